@@ -1,0 +1,6 @@
+"""`python -m bot`: run the Telegram bot with settings from the environment."""
+
+from bot.app import run_bot
+
+if __name__ == "__main__":
+    run_bot()

@@ -1,0 +1,89 @@
+"""Checks made before any work is done: who may use the bot, per-user quotas, what a file may be."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Message
+
+from jobs.interface import BotQueue
+from stylebot.config import Settings
+
+# Bots may download files of at most 20 MB through the Bot API.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+IMAGE_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff"})
+IMAGE_SUFFIXES = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/bmp": ".bmp",
+    "image/tiff": ".tif",
+}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A picture in a message, known only by its Telegram file ids until it is downloaded."""
+
+    file_id: str
+    file_unique_id: str
+    file_size: int | None
+    mime_type: str | None
+    kind: str  # "photo" or "document"
+    message_id: int
+
+    @property
+    def suffix(self) -> str:
+        return IMAGE_SUFFIXES.get(self.mime_type or "image/jpeg", ".jpg")
+
+
+def image_ref(message: Message | None) -> ImageRef | None:
+    """The message's photo (largest size) or document, or None when it has neither."""
+    if message is None:
+        return None
+    if message.photo:
+        size = message.photo[-1]
+        return ImageRef(size.file_id, size.file_unique_id, size.file_size, "image/jpeg", "photo", message.id)
+    doc = message.document
+    if doc is not None:
+        return ImageRef(doc.file_id, doc.file_unique_id, doc.file_size, doc.mime_type, "document", message.id)
+    return None
+
+
+def image_refusal(ref: ImageRef) -> str | None:
+    """Why this file can't be used (checked before downloading), or None."""
+    if ref.file_size is not None and ref.file_size > MAX_DOWNLOAD_BYTES:
+        mb = ref.file_size / 1024 / 1024
+        return f"That file is {mb:.0f} MB; I can only fetch files up to 20 MB. Please send a smaller picture."
+    if ref.kind == "document" and (ref.mime_type or "").lower() not in IMAGE_MIME_TYPES:
+        what = ref.mime_type or "unknown type"
+        return f"I can only paint pictures (JPEG, PNG, WebP, BMP or TIFF), not {what} files."
+    return None
+
+
+def is_allowed(settings: Settings, user_id: int | None, chat_id: int | None) -> bool:
+    """True when no allow-list is set, or the user or the chat is on one (admins always are)."""
+    if not settings.allowed_users and not settings.allowed_chats:
+        return True
+    if user_id is not None and (user_id in settings.allowed_users or settings.is_admin(user_id)):
+        return True
+    return chat_id is not None and chat_id in settings.allowed_chats
+
+
+ACCESS_REFUSAL = "Sorry, this bot is private. Ask its owner to add you."
+
+
+async def quota_refusal(settings: Settings, queue: BotQueue, user_id: int) -> str | None:
+    """Why the user may not start another job now (queued-jobs or daily limit), or None."""
+    if settings.is_admin(user_id):
+        return None
+    active = await queue.count_active(user_id)
+    if active >= settings.max_queued_per_user:
+        return (
+            f"You already have {active} pictures in the queue (the limit is {settings.max_queued_per_user}). "
+            "Please wait for one to finish, or /cancel one."
+        )
+    today = await queue.count_today(user_id)
+    if today >= settings.max_jobs_per_day:
+        return f"You have reached today's limit of {settings.max_jobs_per_day} pictures. Please come back tomorrow."
+    return None

@@ -1,0 +1,105 @@
+"""`stylebot stylize`: stylise a photo from the command line, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from engine.errors import EngineError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("content", type=Path, help="the photo to stylise")
+    parser.add_argument("styles", type=Path, nargs="+", help="one or more style images (paintings)")
+    parser.add_argument("-o", "--output", type=Path, help="where to write the result (default: CONTENT_styled.png)")
+    parser.add_argument("--size", type=int, default=512, help="longest side of the result in pixels (default 512)")
+    parser.add_argument("--iterations", type=int, default=None, help="optimiser iterations (default 300)")
+    parser.add_argument(
+        "--strength", type=float, default=1.0,
+        help="style strength: β = strength × 0.02 with α = 1/(N·M) of conv4_2 (default 1.0; 2 = twice the style)",
+    )
+    parser.add_argument("--style-weights", type=_floats, default=None, help="blend weights, e.g. 0.7,0.3")
+    parser.add_argument("--preserve-colors", action="store_true", help="keep the photo's colours")
+    parser.add_argument("--style-scale", type=float, default=1.0, help="size of style features (default 1.0)")
+    parser.add_argument("--init", choices=("content", "noise"), default="content", help="starting image")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same inputs + seed → same output)")
+    parser.add_argument("--tv-weight", type=float, default=None, help="total-variation (smoothness) weight")
+    parser.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
+    parser.add_argument("--no-multiscale", action="store_true", help="optimise at full size only")
+    parser.add_argument(
+        "--weights", default=None,
+        help="imagenet (default; downloaded once), hed (offline), random (plumbing tests), or a path to .h5",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object with the run's numbers")
+
+
+def _floats(raw: str) -> list[float]:
+    try:
+        return [float(part) for part in raw.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {raw!r}") from exc
+
+
+def run(args: argparse.Namespace, *, default_weights: str = "imagenet") -> int:
+    """Run one stylisation; one clear line on stderr and exit code 1 on bad input."""
+    from tqdm import tqdm
+
+    from engine.transfer import DEFAULT_TV_WEIGHT, Stylizer
+
+    weights = args.weights or default_weights
+    if weights == "random":
+        print("warning: random weights give colour noise, not the style; use them for plumbing tests only",
+              file=sys.stderr)
+    output = args.output or args.content.with_name(f"{args.content.stem}_styled.png")
+    bar = tqdm(total=1, unit="it", disable=args.json or not sys.stderr.isatty(), dynamic_ncols=True)
+
+    def on_progress(p) -> None:  # type: ignore[no-untyped-def]
+        bar.total = p.total
+        bar.n = p.iteration
+        bar.set_postfix_str(f"{p.size[0]}×{p.size[1]} style={p.style_loss:.3g} content={p.content_loss:.3g}")
+        bar.refresh()
+
+    try:
+        from engine.images import save_image
+
+        stylizer = Stylizer(weights=weights, seed=args.seed)
+        result = stylizer.stylize(
+            args.content, args.styles,
+            style_weights=args.style_weights, strength=args.strength, max_side=args.size,
+            iterations=args.iterations, optimizer=args.optimizer, preserve_colors=args.preserve_colors,
+            style_scale=args.style_scale, init=args.init, seed=args.seed,
+            tv_weight=DEFAULT_TV_WEIGHT if args.tv_weight is None else args.tv_weight,
+            multiscale=not args.no_multiscale, progress=on_progress,
+        )
+        save_image(result.image, output)
+    except (EngineError, ValueError) as exc:
+        bar.close()
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        bar.close()
+        print("interrupted", file=sys.stderr)
+        return 130
+    bar.close()
+    summary = {
+        "output": str(output),
+        "width": result.width,
+        "height": result.height,
+        "iterations": result.iterations,
+        "evaluations": result.evaluations,
+        "seconds": round(result.seconds, 3),
+        "content_loss": result.content_loss,
+        "style_loss": result.style_loss,
+        "backend": result.backend,
+        "weights": result.weights,
+        "optimizer": result.optimizer,
+        "size_fallbacks": result.size_fallbacks,
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"wrote {output} ({result.width}×{result.height}, {result.iterations} iterations, "
+              f"{result.seconds:.1f} s on {result.backend})")
+    return 0

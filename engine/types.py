@@ -1,0 +1,69 @@
+"""Data the engine hands back: progress reports and the finished result."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+CancelCheck = Callable[[], bool] | threading.Event
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report: where the run is, its losses, and a preview on request."""
+
+    iteration: int
+    total: int
+    content_loss: float
+    style_loss: float
+    total_loss: float
+    elapsed: float
+    evaluations: int
+    scale: int  # index of the current multi-scale stage, 0-based
+    scales: int
+    size: tuple[int, int]  # (width, height) of the current stage
+    _preview: Callable[[], Image.Image] = field(repr=False, compare=False, default=lambda: Image.new("RGB", (1, 1)))
+
+    @property
+    def fraction(self) -> float:
+        return self.iteration / self.total if self.total else 1.0
+
+    @property
+    def eta(self) -> float | None:
+        if self.iteration <= 0:
+            return None
+        return self.elapsed * (self.total - self.iteration) / self.iteration
+
+    def preview(self) -> Image.Image:
+        """The current image (computed only when asked for)."""
+        return self._preview()
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class StylizeResult:
+    image: Image.Image
+    iterations: int
+    evaluations: int
+    seconds: float
+    content_loss: float
+    style_loss: float
+    backend: str
+    weights: str
+    optimizer: str
+    size_fallbacks: int = 0  # times the size was reduced after running out of device memory
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def width(self) -> int:
+        return self.image.width
+
+    @property
+    def height(self) -> int:
+        return self.image.height

