@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -17,26 +18,12 @@ def _quiet_tensorflow() -> None:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Bot plus local workers on one SQLite file: the embedded default."""
-    if not settings.token:
-        print(
-            "STYLEBOT_TOKEN is not set: create a bot with @BotFather in Telegram (/newbot), "
-            "then run STYLEBOT_TOKEN=<token> stylebot run",
-            file=sys.stderr,
-        )
-        return 2
     from bot.app import run_bot
-    from jobs.migrate import apply_migrations
-    from jobs.pool import WorkerPool
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    apply_migrations(settings.db_path)
-    workers = settings.workers if args.workers is None else args.workers
-    pool = WorkerPool(settings, workers)
-    pool.start()
-    try:
-        return run_bot(settings) or 0
-    finally:
-        pool.stop()
+    if args.workers is not None:
+        settings = dataclasses.replace(settings, workers=args.workers)
+    run_bot(settings)
+    return 0
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:

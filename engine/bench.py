@@ -1,0 +1,101 @@
+"""`stylebot bench`: milliseconds per iteration by size, optimiser and backend, and time to a picture."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+SIZES = (256, 512, 1024)
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _images(args: argparse.Namespace) -> tuple[Image.Image, Image.Image]:
+    """The given photo and painting, or generated stand-ins when they are not on this machine."""
+    if Path(args.content).is_file() and Path(args.style).is_file():
+        return Image.open(args.content), Image.open(args.style)
+    rng = np.random.default_rng(0)
+    smooth = Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)).resize((640, 480))
+    return smooth, Image.fromarray(rng.integers(0, 255, (256, 256, 3), dtype=np.uint8))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="stylebot bench", description=__doc__)
+    parser.add_argument("--backend", default="all", help="tensorflow, jax or all (each in its own process)")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="square sides, e.g. 256,512,1024")
+    parser.add_argument("--iterations", type=int, default=20, help="timed iterations per measurement")
+    parser.add_argument("--optimizers", default="lbfgs,adam")
+    parser.add_argument("--weights", default="random", help="network weights (speed barely depends on them)")
+    parser.add_argument("--picture", type=int, default=256, help="also time a full picture at this size (0: skip)")
+    parser.add_argument("--picture-weights", default="hed", help="weights for the timed picture")
+    parser.add_argument("--content", default=str(SHARED / "content" / "tubingen.jpg"), help="photo for the picture")
+    parser.add_argument("--style", default=str(SHARED / "styles" / "starry_night.jpg"), help="painting to use")
+    parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace) -> list[dict[str, object]]:
+    """Run the measurements in this process, on the active Keras backend."""
+    import keras
+
+    from engine import backend
+    from engine.transfer import Stylizer
+
+    rows: list[dict[str, object]] = []
+    stylizer = Stylizer(weights=args.weights)
+    loops = backend.current()
+    content, style = _images(args)
+    for side in [int(s) for s in args.sizes.split(",") if s]:
+        image = np.random.default_rng(0).normal(0, 30, (1, side, side, 3)).astype(np.float32)
+        bare = loops.bare_network_seconds(stylizer.net.model, image, max(2, args.iterations // 2))
+        for name in args.optimizers.split(","):
+            runner = stylizer.runner(name)
+            _, targets = stylizer.targets(
+                runner, content, [style], [1.0], size=(side, side), strength=1.0, tv_weight=1e-6, style_scale=1.0
+            )
+            state = runner.init(image)
+            state, _ = runner.run(state, 1, *targets)  # compile and warm up
+            runner.image(state)
+            start = time.perf_counter()
+            state, _ = runner.run(state, args.iterations, *targets)
+            runner.image(state)
+            per_iter = (time.perf_counter() - start) / args.iterations
+            rows.append({
+                "backend": keras.backend.backend(), "size": f"{side}x{side}", "optimizer": name,
+                "ms_per_iteration": round(per_iter * 1000, 2), "bare_vgg_ms": round(bare * 1000, 2),
+                "overhead_pct": round((per_iter / bare - 1) * 100, 1),
+            })
+    if args.picture:
+        painter = Stylizer(weights=args.picture_weights)
+        start = time.perf_counter()
+        result = painter.stylize(content, [style], max_side=args.picture)
+        rows.append({
+            "backend": keras.backend.backend(), "picture": f"{result.width}x{result.height}",
+            "weights": args.picture_weights, "iterations": result.iterations,
+            "seconds_to_picture": round(time.perf_counter() - start, 2),
+        })
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    backends = ["tensorflow", "jax"] if args.backend == "all" else [args.backend]
+    for name in backends:
+        if len(backends) > 1 or os.environ.get("KERAS_BACKEND", "tensorflow") != name:
+            env = {**os.environ, "KERAS_BACKEND": name}
+            options = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k not in ("backend", "json")]
+            cmd = [sys.executable, "-m", "stylebot.cli", "bench", "--backend", name, *options]
+            cmd += ["--json"] if args.json else []
+            if subprocess.run(cmd, env=env, check=False).returncode != 0:
+                print(f"{name}: not available", file=sys.stderr)
+            continue
+        for row in measure(args):
+            print(json.dumps(row) if args.json else "  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+    return 0
