@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -25,6 +26,7 @@ from telegram.ext import (
 )
 
 from jobs.interface import BotQueue, PresetStore, SettingsStore
+from stylebot import metrics
 from stylebot.config import Settings
 
 from .albums import AlbumCollector
@@ -64,9 +66,31 @@ class Stores:
     settings: SettingsStore
 
 
+class CountingRateLimiter(AIORateLimiter):
+    """AIORateLimiter that counts each 429 (RetryAfter) Telegram answers, for the retries metric."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        async def counted(*call_args: Any, **call_kwargs: Any) -> Any:
+            try:
+                return await callback(*call_args, **call_kwargs)
+            except RetryAfter:
+                metrics.telegram_retry(endpoint)
+                raise
+
+        return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)
+
+
 def default_rate_limiter() -> AIORateLimiter:
     """Telegram's flood limits, and a 429 is waited out (retry_after) and retried, not dropped."""
-    return AIORateLimiter(max_retries=5)
+    return CountingRateLimiter(max_retries=5)
 
 
 def build_application(
@@ -137,16 +161,22 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Open the stores, sync the presets directory, start the album collector and the delivery loop."""
+    """Open the stores, sync the presets directory, start the metrics server, the albums and the delivery loop."""
     svc = services(app)
+    if svc.settings.metrics_port > 0:
+        stop_metrics = metrics.serve(svc.settings.metrics_port, svc.settings.metrics_addr)
+        svc.closers.append(lambda: asyncio.to_thread(stop_metrics))
+        log.info("metrics on http://%s:%d/metrics", svc.settings.metrics_addr, svc.settings.metrics_port)
     if svc.queue is None:
         from jobs.store import Database  # the SQLite stores; tests may inject others
 
         database = await Database(svc.settings).open()
         svc.queue, svc.presets, svc.user_settings = database.jobs, database.presets, database.settings
+        svc.state = BotState(database.connection)
         svc.closers.append(database.close)
-    svc.state = await BotState.open(svc.settings.data_dir / "bot.sqlite3")
-    svc.closers.append(svc.state.close)
+    if svc.state is None:
+        svc.state = await BotState.open(svc.settings.db_path)
+        svc.closers.append(svc.state.close)
     svc.bot_username = app.bot.username
     added = await presets.sync_preset_dir(svc)
     if added:

@@ -18,6 +18,8 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from jobs.models import JobState, JobStatus
+from stylebot import metrics
+from stylebot.health import BOT, Heartbeat
 
 from .captions import final_status_text, result_caption, status_text
 from .keyboards import cancel_keyboard, result_keyboard
@@ -53,6 +55,7 @@ class Delivery:
         self._frozen: set[int] = set()  # jobs whose status message can't be edited any more
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._liveness = Heartbeat(svc.settings.data_dir, BOT)  # for `stylebot health`: touched every good round
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="stylebot-delivery")
@@ -68,6 +71,7 @@ class Delivery:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
+        self._liveness.remove()
 
     def note_status(self, job_id: int, text: str) -> None:
         """Record the text a status message was posted with (saves a needless first edit)."""
@@ -79,6 +83,8 @@ class Delivery:
                 await self.tick()
             except Exception:
                 log.exception("delivery round failed")
+            else:
+                self._liveness.beat()
             try:
                 await asyncio.wait_for(self._stopping.wait(), self._svc.tuning.delivery_poll_s)
             except TimeoutError:
@@ -95,6 +101,7 @@ class Delivery:
             except TelegramError as exc:  # network trouble: the next round tries again
                 log.warning("job %s: delivery failed, will retry: %s", job.id, exc)
         active = await q.active()
+        metrics.set_queue(active)
         for job in active:
             if self._stopping.is_set():
                 return
@@ -155,21 +162,38 @@ class Delivery:
     async def deliver(self, job: JobStatus) -> None:
         """Send the job's outcome unless it was sent before (a restart between send and mark), then mark it."""
         st, q = self._svc.st, self._svc.q
+        sent = "earlier"  # sent by a previous run of the bot that stopped before marking it
         if await st.delivery(job.id) is None:
             try:
                 if job.state == JobState.DONE and await asyncio.to_thread(_is_file, job.result_path):
                     message, file_id, caption = await self._send_result(job)
+                    sent = "photo" if message.photo else "document"
                 else:
                     message, file_id, caption = await self._send_final_status(job), None, ""
+                    sent = "status"
             except (Forbidden, BadRequest) as exc:
                 # The chat is gone or refuses us: retrying can't help, and the job must not block the loop.
                 log.warning("job %s: outcome could not be delivered: %s", job.id, exc)
                 message, file_id, caption = None, None, ""
+                sent = "none"
             await st.record_delivery(
                 job.id, job.chat_id, job.user_id, message.id if message else None, file_id, caption
             )
-        await q.mark_delivered(job.id)
+        first = await q.mark_delivered(job.id)
         self._shown.pop(job.id, None)
+        if first:
+            queued_s, run_s = metrics.observe_delivered(job)
+            log.info(
+                "job_delivered job=%d state=%s code=%s attempts=%d queued_s=%.2f run_s=%.2f engine_s=%.2f sent=%s",
+                job.id,
+                job.state.value,
+                job.error_code or "-",
+                job.attempts,
+                queued_s,
+                run_s,
+                job.seconds,
+                sent,
+            )
 
     async def _send_result(self, job: JobStatus) -> tuple[Message, str | None, str]:
         assert job.result_path is not None

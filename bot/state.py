@@ -1,7 +1,8 @@
-"""The bot's own small SQLite file: pending photos per (chat, user) and a log of delivered results.
+"""The bot's chat state: pending photos per (chat, user) and a log of delivered results.
 
 The job store knows nothing about Telegram messages beyond the status message; the sent photo's
-file_id (for inline sharing) and the delivery log (so a restart never sends a result twice) live here.
+file_id (for inline sharing) and the delivery log (so a restart never sends a result twice) live here,
+in the same database (tables from migrations/0002_bot_state.sql) and on the bot's one connection.
 """
 
 from __future__ import annotations
@@ -11,29 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS pending (
-    chat_id INTEGER NOT NULL,
-    user_id INTEGER NOT NULL,
-    path TEXT NOT NULL,
-    message_id INTEGER NOT NULL,
-    used INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    PRIMARY KEY (chat_id, user_id)
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    job_id INTEGER PRIMARY KEY,
-    chat_id INTEGER NOT NULL,
-    user_id INTEGER NOT NULL,
-    message_id INTEGER,
-    file_id TEXT,
-    caption TEXT NOT NULL DEFAULT '',
-    delivered_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deliveries_user ON deliveries (user_id, delivered_at);
-"""
+from jobs.db import AsyncDb, connect_async
+from jobs.migrate import apply_migrations
 
 
 @dataclass(frozen=True)
@@ -60,86 +40,76 @@ class Delivery:
 
 
 class BotState:
-    """Async access to the bot's SQLite file (one connection, opened in post_init)."""
+    """Async access to the bot's tables, on the connection the job store uses."""
 
-    def __init__(self, db: aiosqlite.Connection):
+    def __init__(self, db: AsyncDb):
         self._db = db
 
     @classmethod
     async def open(cls, path: Path) -> BotState:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.executescript(SCHEMA)
-        await db.commit()
-        return cls(db)
+        """A BotState with a connection of its own (for tests that inject other stores)."""
+        await asyncio.to_thread(apply_migrations, path)
+        return cls(AsyncDb(await connect_async(path)))
 
     async def close(self) -> None:
         await self._db.close()
 
     async def get_pending(self, chat_id: int, user_id: int, max_age_s: float) -> Pending | None:
         """The user's pending photo in this chat, unless it is older than max_age_s or its file is gone."""
-        async with self._db.execute(
+        row = await self._db.fetchone(
             "SELECT path, message_id, used, created_at FROM pending WHERE chat_id = ? AND user_id = ?",
             (chat_id, user_id),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None or time.time() - row[3] > max_age_s or not await asyncio.to_thread(Path(row[0]).is_file):
             return None
         return Pending(chat_id, user_id, Path(row[0]), row[1], bool(row[2]), row[3])
 
     async def set_pending(self, chat_id: int, user_id: int, path: Path, message_id: int) -> None:
-        await self._db.execute(
+        await self._db.write(
             "INSERT OR REPLACE INTO pending (chat_id, user_id, path, message_id, used, created_at)"
             " VALUES (?, ?, ?, ?, 0, ?)",
             (chat_id, user_id, str(path), message_id, time.time()),
         )
-        await self._db.commit()
 
     async def mark_pending_used(self, chat_id: int, user_id: int) -> None:
-        await self._db.execute("UPDATE pending SET used = 1 WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
-        await self._db.commit()
+        await self._db.write("UPDATE pending SET used = 1 WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
 
     async def clear_pending(self, chat_id: int, user_id: int) -> bool:
-        cur = await self._db.execute("DELETE FROM pending WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
-        await self._db.commit()
-        return cur.rowcount > 0
+        deleted = await self._db.write("DELETE FROM pending WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
+        return deleted > 0
 
     async def delivery(self, job_id: int) -> Delivery | None:
         """The record of a job's delivered outcome, if it was sent."""
-        async with self._db.execute(
+        row = await self._db.fetchone(
             "SELECT job_id, chat_id, user_id, message_id, file_id, caption, delivered_at"
             " FROM deliveries WHERE job_id = ?",
             (job_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return Delivery(*row) if row else None
 
     async def record_delivery(
         self, job_id: int, chat_id: int, user_id: int, message_id: int | None, file_id: str | None, caption: str
     ) -> None:
-        await self._db.execute(
+        await self._db.write(
             "INSERT OR REPLACE INTO deliveries"
             " (job_id, chat_id, user_id, message_id, file_id, caption, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (job_id, chat_id, user_id, message_id, file_id, caption, time.time()),
         )
-        await self._db.commit()
 
     async def recent_results(self, user_id: int, limit: int = 20) -> list[Delivery]:
         """The user's delivered pictures (with a file_id), newest first."""
-        async with self._db.execute(
+        rows = await self._db.fetchall(
             "SELECT job_id, chat_id, user_id, message_id, file_id, caption, delivered_at FROM deliveries"
             " WHERE user_id = ? AND file_id IS NOT NULL ORDER BY delivered_at DESC, job_id DESC LIMIT ?",
             (user_id, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [Delivery(*row) for row in rows]
 
     async def forget_user(self, user_id: int) -> list[Path]:
         """Delete the user's pending photos and results; returns the pending files to remove."""
-        async with self._db.execute("SELECT path FROM pending WHERE user_id = ?", (user_id,)) as cur:
-            paths = [Path(row[0]) for row in await cur.fetchall()]
-        await self._db.execute("DELETE FROM pending WHERE user_id = ?", (user_id,))
-        await self._db.execute("DELETE FROM deliveries WHERE user_id = ?", (user_id,))
-        await self._db.commit()
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall("SELECT path FROM pending WHERE user_id = ?", (user_id,))
+            paths = [Path(row[0]) for row in rows]
+            await tx.execute("DELETE FROM pending WHERE user_id = ?", (user_id,))
+            await tx.execute("DELETE FROM deliveries WHERE user_id = ?", (user_id,))
         return paths

@@ -5,7 +5,8 @@ compiled loop; the state is a tuple of tensors so it can be carried through `tf.
 `jax.lax.fori_loop` alike.
 
 L-BFGS follows the classic neural-style recipe (Torch's `optim.lbfgs`, no line search, learning rate 1): one
-function evaluation per iteration, the first step scaled by min(1, 1/‖g‖₁).
+function evaluation per iteration, the first step scaled by min(1, 1/‖g‖₁); the direction uses the compact
+matrix form of the inverse-Hessian product.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class Optimizer:
             return (x, zeros(n), zeros(n), step)
         if self.name == "lbfgs":
             m = self.history
-            return (x, zeros(n), zeros(n), zeros(m, n), zeros(m, n), zeros(m), ops.ones((), dtype="float32"), step)
+            ones = ops.ones((), dtype="float32")
+            return (x, zeros(n), zeros(n), zeros(m, n), zeros(m, n), zeros(m, m), zeros(m, m), ones, step)
         raise ValueError(f"unknown optimiser {self.name!r} (use lbfgs or adam)")
 
     def update(self, state: State, grad: Tensor) -> State:
@@ -65,32 +67,58 @@ def _adam(state: State, grad: Tensor, lr: float) -> State:
 
 
 def _lbfgs(state: State, grad: Tensor) -> State:
-    x, x_prev, g_prev, s_hist, y_hist, rho, h_diag, step = state
+    x, x_prev, g_prev, s_hist, y_hist, sy, yy, h_diag, step = state
     g = ops.reshape(grad, (-1,))
     x_flat = ops.reshape(x, (-1,))
     s = x_flat - x_prev
     y = g - g_prev
     ys = ops.sum(y * s)
     push = ops.logical_and(step > 0, ys > 1e-10)
-    safe_ys = ops.where(push, ys, 1.0)
-    s_hist = ops.where(push, ops.concatenate([s_hist[1:], s[None]], axis=0), s_hist)
-    y_hist = ops.where(push, ops.concatenate([y_hist[1:], y[None]], axis=0), y_hist)
-    rho = ops.where(push, ops.concatenate([rho[1:], ops.reshape(1.0 / safe_ys, (1,))]), rho)
-    h_diag = ops.where(push, safe_ys / ops.maximum(ops.sum(y * y), 1e-30), h_diag)
 
-    # Two-loop recursion, newest pair last; empty slots have rho = 0 and change nothing.
-    q = g
-    alphas = []
-    for i in reversed(range(s_hist.shape[0])):
-        a = rho[i] * ops.sum(s_hist[i] * q)
-        q = q - a * y_hist[i]
-        alphas.append(a)
-    r = h_diag * q
-    for i, a in zip(range(s_hist.shape[0]), reversed(alphas), strict=True):
-        b = rho[i] * ops.sum(y_hist[i] * r)
-        r = r + s_hist[i] * (a - b)
+    # Roll the newest pair in (oldest first) and update S·Yᵀ and Y·Yᵀ by one row and column each.
+    s_new = ops.concatenate([s_hist[1:], s[None]], axis=0)
+    y_new = ops.concatenate([y_hist[1:], y[None]], axis=0)
+    sy_new = _roll_gram(sy, ops.matmul(s_new, y), ops.matmul(y_new, s))
+    yy_row = ops.matmul(y_new, y)
+    yy_new = _roll_gram(yy, yy_row, yy_row)
+    s_hist = ops.where(push, s_new, s_hist)
+    y_hist = ops.where(push, y_new, y_hist)
+    sy = ops.where(push, sy_new, sy)
+    yy = ops.where(push, yy_new, yy)
+    h_diag = ops.where(push, ys / ops.maximum(ops.sum(y * y), 1e-30), h_diag)
 
+    direction = _compact_inverse_hessian_times(g, s_hist, y_hist, sy, yy, h_diag)
     first = ops.minimum(1.0, 1.0 / ops.maximum(ops.sum(ops.abs(g)), 1e-30))
     t = ops.where(step > 0, 1.0, first)
-    x_new = x - ops.reshape(t * r, ops.shape(x))
-    return (x_new, x_flat, g, s_hist, y_hist, rho, h_diag, step + 1)
+    x_new = x - ops.reshape(t * direction, ops.shape(x))
+    return (x_new, x_flat, g, s_hist, y_hist, sy, yy, h_diag, step + 1)
+
+
+def _roll_gram(matrix: Tensor, last_column: Tensor, last_row: Tensor) -> Tensor:
+    """Drop the oldest row and column of an m×m matrix and append the newest ones."""
+    kept = ops.concatenate([matrix[1:, 1:], last_column[:-1, None]], axis=1)
+    return ops.concatenate([kept, last_row[None, :]], axis=0)
+
+
+def _compact_inverse_hessian_times(
+    g: Tensor, s_hist: Tensor, y_hist: Tensor, sy: Tensor, yy: Tensor, gamma: Tensor
+) -> Tensor:
+    """H·g in the compact form of Byrd, Nocedal & Schnabel (1994), Nocedal & Wright eq. 7.24.
+
+    H = γI + [S γY] [[R⁻ᵀ(D + γYᵀY)R⁻¹, −R⁻ᵀ], [−R⁻¹, 0]] [Sᵀ; γYᵀ], with R the upper triangle of SᵀY and D
+    its diagonal. It equals the classic two-loop recursion but costs a handful of matrix-vector products
+    instead of 4m small vector operations, which matters on a GPU (fewer kernels) and on a CPU alike.
+    Empty history slots (all zeros) get a 1 on R's diagonal and then contribute nothing.
+    """
+    m = sy.shape[0]
+    diag = ops.diagonal(sy)
+    empty = ops.cast(diag <= 0.0, "float32")
+    r = ops.triu(sy) + ops.diag(empty)
+    u = ops.matmul(s_hist, g)[:, None]  # Sᵀg
+    w = gamma * ops.matmul(y_hist, g)[:, None]  # γYᵀg
+    r_inv_u = ops.solve_triangular(r, u, lower=False)
+    middle = ops.matmul(ops.diag(diag) + gamma * yy, r_inv_u)
+    p1 = ops.solve_triangular(ops.transpose(r), middle - w, lower=True)
+    p2 = -r_inv_u
+    combined = ops.matmul(ops.reshape(p1, (1, m)), s_hist) + gamma * ops.matmul(ops.reshape(p2, (1, m)), y_hist)
+    return gamma * g + ops.reshape(combined, (-1,))

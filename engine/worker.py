@@ -23,6 +23,7 @@ from jobs.migrate import apply_migrations
 from jobs.models import ClaimedJob, ErrorCode, JobOutcome, JobParams
 from jobs.worker_store import SqliteWorkerQueue
 from stylebot.config import Settings
+from stylebot.health import Heartbeat, worker_name
 
 log = logging.getLogger("stylebot.worker")
 
@@ -132,6 +133,7 @@ class JobRunner:
         settings: Settings,
         worker_id: str,
         stop_event: threading.Event,
+        liveness: Heartbeat | None = None,
     ) -> None:
         self.queue = queue
         self.engine = engine
@@ -139,6 +141,7 @@ class JobRunner:
         self.settings = settings
         self.worker_id = worker_id
         self.stop_event = stop_event
+        self.liveness = liveness  # the worker's heartbeat file for `stylebot health`, touched while the job runs
         self.control = JobControl(settings.job_time_limit_s)
         self.interval = max(0.05, min(settings.heartbeat_s, settings.lease_s / 3))
         self._last_preview = time.monotonic()
@@ -272,6 +275,8 @@ class JobRunner:
         """Renew the lease and write progress every `interval`; stop the engine when asked to."""
         shutdown_seen: float | None = None
         while not self.control.finished.wait(self.interval):
+            if self.liveness is not None:
+                self.liveness.beat()
             now = time.monotonic()
             if self.stop_event.is_set():
                 shutdown_seen = shutdown_seen or now
@@ -313,12 +318,14 @@ def run_worker(
     if queue is None:
         apply_migrations(settings.db_path)
         queue = SqliteWorkerQueue(settings)
+    liveness = Heartbeat(settings.data_dir, worker_name(worker_id))
     try:
         started = time.monotonic()
         engine = (engine_factory or default_engine_factory(settings))()
         log.info("worker_ready worker=%s load_s=%.2f", worker_id, time.monotonic() - started)
         done = 0
         while not stop_event.is_set() and (max_jobs is None or done < max_jobs):
+            liveness.beat()
             try:
                 job = queue.claim(worker_id)
             except Exception:
@@ -328,12 +335,15 @@ def run_worker(
             if job is None:
                 stop_event.wait(poll_interval)
                 continue
-            runner = JobRunner(queue, engine, job, settings=settings, worker_id=worker_id, stop_event=stop_event)
+            runner = JobRunner(
+                queue, engine, job, settings=settings, worker_id=worker_id, stop_event=stop_event, liveness=liveness
+            )
             runner.run()
             done += 1
         log.info("worker_stop worker=%s jobs=%d", worker_id, done)
         return done
     finally:
+        liveness.remove()  # a worker that stopped is not a stale one
         if own_queue and isinstance(queue, SqliteWorkerQueue):
             queue.close()
 

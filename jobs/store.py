@@ -199,6 +199,12 @@ class Database:
         self.settings = SqliteSettingsStore(self._db)
         return self
 
+    @property
+    def connection(self) -> AsyncDb:
+        """The one connection, for other stores of this process (the bot's chat state)."""
+        assert self._db is not None, "open() first"
+        return self._db
+
     async def close(self) -> None:
         if self._db is not None:
             await self._db.close()

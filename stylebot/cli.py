@@ -57,6 +57,13 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return bench_main(args.rest)
 
 
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the bot and a worker beat recently (Docker's HEALTHCHECK)."""
+    from stylebot.health import main as health_main
+
+    return health_main(args.rest, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stylebot", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -82,6 +89,7 @@ PASSTHROUGH = {
     "worker": (cmd_worker, "run one engine worker process"),
     "migrate": (cmd_migrate, "apply database migrations"),
     "bench": (cmd_bench, "measure the engine's speed"),
+    "health": (cmd_health, "exit 0 when the bot and a worker beat recently, else say what is stale"),
 }
 
 

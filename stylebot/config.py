@@ -40,7 +40,8 @@ class Settings:
     job_time_limit_s: float = 600.0
     max_attempts: int = 3
     lease_s: float = 30.0
-    metrics_port: int = 0
+    metrics_port: int = 0  # > 0: the bot serves Prometheus metrics on metrics_addr:metrics_port
+    metrics_addr: str = "0.0.0.0"
     status_interval_s: float = 3.0
     heartbeat_s: float = 1.0  # how often a worker renews its lease and writes progress
     preview_interval_s: float = 5.0  # how often a worker writes a preview image
@@ -83,6 +84,7 @@ class Settings:
             max_attempts=int(get("MAX_ATTEMPTS", "3")),
             lease_s=float(get("LEASE_SECONDS", "30")),
             metrics_port=int(get("METRICS_PORT", "0")),
+            metrics_addr=get("METRICS_ADDR", "0.0.0.0"),
             status_interval_s=float(get("STATUS_INTERVAL", "3")),
             heartbeat_s=float(get("HEARTBEAT_SECONDS", "1")),
             preview_interval_s=float(get("PREVIEW_SECONDS", "5")),

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from telegram.ext import AIORateLimiter
 
-from bot.app import build_application, serve
+from bot.app import CountingRateLimiter, build_application, serve
 from bot.services import Tuning
 from jobs.pool import WorkerPool
 from stylebot.config import Settings
@@ -65,9 +64,9 @@ def make_settings(tmp_path: Path, api: FakeBotApi, **overrides: Any) -> Settings
     return Settings(**values)
 
 
-def rate_limiter() -> AIORateLimiter:
-    """No throttling in tests, but 429s are still waited out and retried."""
-    return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
+def rate_limiter() -> CountingRateLimiter:
+    """No throttling in tests, but 429s are still waited out, retried and counted."""
+    return CountingRateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
 
 
 @contextlib.asynccontextmanager

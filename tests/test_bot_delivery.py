@@ -62,7 +62,7 @@ async def test_crash_between_send_and_mark_does_not_send_twice(tmp_path: Path) -
         settings = Settings(token=api.token, data_dir=tmp_path)
         queue = OneJobQueue(done_job(tmp_path, 1001), crash_on_mark=True)
         for _ in range(2):  # two bot lifetimes sharing the data dir
-            state = await BotState.open(tmp_path / "bot.sqlite3")
+            state = await BotState.open(tmp_path / "stylebot.sqlite3")
             svc = Services(settings=settings, tuning=Tuning(), queue=queue, state=state)  # type: ignore[arg-type]
             async with Bot(api.token, base_url=api.api_url, base_file_url=api.file_url) as bot:
                 delivery = Delivery(bot, svc)
@@ -85,7 +85,7 @@ async def test_unreachable_chat_is_marked_and_does_not_block(tmp_path: Path) -> 
             ),
             crash_on_mark=False,
         )
-        state = await BotState.open(tmp_path / "bot.sqlite3")
+        state = await BotState.open(tmp_path / "stylebot.sqlite3")
         svc = Services(settings=settings, tuning=Tuning(), queue=queue, state=state)  # type: ignore[arg-type]
         async with Bot(api.token, base_url=api.api_url, base_file_url=api.file_url) as bot:
             await Delivery(bot, svc).tick()

@@ -1,0 +1,99 @@
+"""`stylebot health`: fresh, stale and missing heartbeats; workers beat while idle and while painting."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from jobs.models import JobState
+from jobs.store import open_store
+from stylebot import cli
+from stylebot.health import BOT, Heartbeat, check, heartbeat_dir, worker_name
+from tests.fake_engine import FakeEngine
+from tests.jobs_support import WorkerThread, make_settings, new_job, wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def beat(data_dir: Path, name: str, age_s: float = 0.0) -> None:
+    Heartbeat(data_dir, name).beat()
+    if age_s:
+        then = time.time() - age_s
+        os.utime(heartbeat_dir(data_dir) / name, (then, then))
+
+
+def health(data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run `stylebot health ARGS`; returns 'CODE: the line it printed'."""
+    monkeypatch.setenv("STYLEBOT_DATA_DIR", str(data_dir))
+    code = cli.main(["health", *args])
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out
+    return f"{code}: {out.strip()}"
+
+
+def test_fresh_bot_and_worker_are_healthy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    beat(tmp_path, BOT)
+    beat(tmp_path, worker_name("gpu-host:41"), age_s=120)  # an old worker that died: one fresh one is enough
+    beat(tmp_path, worker_name("gpu-host:42"), age_s=5)
+    assert health(tmp_path, monkeypatch, capsys).startswith("0: healthy: bot beat 0 s ago, 1 worker(s) fresh")
+
+
+def test_stale_heartbeats_say_what_is_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    beat(tmp_path, BOT, age_s=90)
+    beat(tmp_path, worker_name("gpu-host:42"), age_s=5)
+    assert health(tmp_path, monkeypatch, capsys) == "1: unhealthy (max age 60 s): bot: stale, last beat 90 s ago"
+    assert health(tmp_path, monkeypatch, capsys, "--max-age", "120").startswith("0: healthy")
+
+    beat(tmp_path, BOT)
+    beat(tmp_path, worker_name("gpu-host:42"), age_s=75)
+    assert health(tmp_path, monkeypatch, capsys) == (
+        "1: unhealthy (max age 60 s): workers: 0 of 1 needed fresh, newest beat 75 s ago"
+    )
+    assert health(tmp_path, monkeypatch, capsys, "--min-workers", "0").startswith("0: healthy")
+
+
+def test_missing_heartbeats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert health(tmp_path / "nothing-yet", monkeypatch, capsys) == (
+        "1: unhealthy (max age 60 s): bot: no heartbeat; workers: no heartbeat"
+    )
+    beat(tmp_path, worker_name("w1"))
+    assert health(tmp_path, monkeypatch, capsys) == "1: unhealthy (max age 60 s): bot: no heartbeat"
+
+
+async def test_worker_beats_while_idle_and_painting_and_clears_on_exit(tmp_path: Path) -> None:
+    """The worker loop beats every poll, the job's heartbeat thread during a long job; a clean exit clears it."""
+    settings = make_settings(tmp_path)
+    path = heartbeat_dir(settings.data_dir) / worker_name("test:worker")
+    async with open_store(settings) as db:
+        worker = WorkerThread(settings, FakeEngine(seconds=1.5), worker_id="test:worker")
+        try:
+
+            async def beating() -> bool:
+                return path.exists()
+
+            await wait_for(beating)
+            assert check(settings.data_dir)[1] == "unhealthy (max age 60 s): bot: no heartbeat"
+            job_id = (await db.jobs.enqueue(new_job(settings, user_id=1, message_id=1))).job_id
+
+            async def running() -> bool:
+                status = await db.jobs.status(job_id)
+                return status is not None and status.state == JobState.RUNNING
+
+            await wait_for(running)
+            first = path.stat().st_mtime_ns
+            await asyncio.sleep(0.4)  # the loop is inside the job now: only the job's heartbeat thread beats
+            assert path.stat().st_mtime_ns > first
+            assert await running()
+        finally:
+            worker.stop()
+    assert not path.exists()
