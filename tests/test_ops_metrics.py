@@ -6,6 +6,8 @@ import asyncio
 import dataclasses
 import logging
 import socket
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -158,3 +160,14 @@ async def test_bot_serves_metrics_and_health_after_a_done_and_a_failed_job(
         assert set(fields) == {"job", "state", "code", "attempts", "queued_s", "run_s", "engine_s", "sent"}
         assert float(fields["queued_s"]) >= 0 and float(fields["run_s"]) > 0
     assert api.token not in caplog.text
+
+
+def test_bot_metrics_and_health_import_no_tensorflow() -> None:
+    """The bot process (and the HEALTHCHECK) must stay light: no TensorFlow, Keras or JAX."""
+    code = (
+        "import sys, bot.app, stylebot.metrics, stylebot.health, stylebot.cli; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules))"
+    )
+    root = Path(__file__).parents[1]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -33,7 +33,7 @@ def run_env(settings: Settings, engine_seconds: float) -> dict[str, str]:
         "STYLEBOT_DATA_DIR": str(settings.data_dir),
         "STYLEBOT_PRESETS_DIR": str(settings.presets_dir),
         "STYLEBOT_WORKERS": "1",
-        "STYLEBOT_ITERATIONS": "10",
+        "STYLEBOT_ITERATIONS": "200",  # the fake engine checks for a stop between iterations
         "STYLEBOT_STATUS_INTERVAL": "0.2",
         "STYLEBOT_HEARTBEAT_SECONDS": "0.1",
         "STYLEBOT_LEASE_SECONDS": "5",
