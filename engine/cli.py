@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("styles", type=Path, nargs="+", help="one or more style images (paintings)")
     parser.add_argument("-o", "--output", type=Path, help="where to write the result (default: CONTENT_styled.png)")
     parser.add_argument("--size", type=int, default=512, help="longest side of the result in pixels (default 512)")
-    parser.add_argument("--iterations", type=int, default=None, help="optimiser iterations (default 300)")
+    parser.add_argument("--iterations", type=int, default=None, help="optimiser iterations (default 200)")
     parser.add_argument(
         "--strength", type=float, default=1.0,
         help="style strength: β = strength × 0.02 with α = 1/(N·M) of conv4_2 (default 1.0; 2 = twice the style)",

@@ -75,16 +75,17 @@ def _lbfgs(state: State, grad: Tensor) -> State:
     ys = ops.sum(y * s)
     push = ops.logical_and(step > 0, ys > 1e-10)
 
-    # Roll the newest pair in (oldest first) and update S·Yᵀ and Y·Yᵀ by one row and column each.
-    s_new = ops.concatenate([s_hist[1:], s[None]], axis=0)
-    y_new = ops.concatenate([y_hist[1:], y[None]], axis=0)
-    sy_new = _roll_gram(sy, ops.matmul(s_new, y), ops.matmul(y_new, s))
-    yy_row = ops.matmul(y_new, y)
-    yy_new = _roll_gram(yy, yy_row, yy_row)
-    s_hist = ops.where(push, s_new, s_hist)
-    y_hist = ops.where(push, y_new, y_hist)
-    sy = ops.where(push, sy_new, sy)
-    yy = ops.where(push, yy_new, yy)
+    # Roll the newest pair in (oldest first) and update S·Yᵀ and Y·Yᵀ by one row and column each. A rejected
+    # pair (y·s ≤ 0, or the first step) goes in as zeros: an empty slot that changes nothing. That costs a slot
+    # on a rare rejection but spares selecting between two copies of the big history buffers every step.
+    keep = ops.cast(push, "float32")
+    s = s * keep
+    y = y * keep
+    s_hist = ops.concatenate([s_hist[1:], s[None]], axis=0)
+    y_hist = ops.concatenate([y_hist[1:], y[None]], axis=0)
+    sy = _roll_gram(sy, ops.matmul(s_hist, y), ops.matmul(y_hist, s))
+    yy_row = ops.matmul(y_hist, y)
+    yy = _roll_gram(yy, yy_row, yy_row)
     h_diag = ops.where(push, ys / ops.maximum(ops.sum(y * y), 1e-30), h_diag)
 
     direction = _compact_inverse_hessian_times(g, s_hist, y_hist, sy, yy, h_diag)

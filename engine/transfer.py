@@ -21,7 +21,7 @@ from engine.objective import objective
 from engine.optim import Optimizer
 from engine.types import CancelCheck, Progress, ProgressCallback, StylizeResult
 
-DEFAULT_ITERATIONS = 300
+DEFAULT_ITERATIONS = 200
 DEFAULT_MAX_SIDE = 512
 STYLE_LAYER_WEIGHTS = (0.2, 0.2, 0.2, 0.2, 0.2)  # w_l for conv1_1 … conv5_1
 # Strength S sets β = S · BETA_PER_STRENGTH with α = 1/(N·M) of conv4_2, so the balance of content and
@@ -30,6 +30,7 @@ BETA_PER_STRENGTH = 0.02
 DEFAULT_TV_WEIGHT = 1e-6  # per caffe-unit squared difference, relative to the same α scale
 RANGE_WEIGHT = 10.0  # per pixel, on squared overshoot outside 0..255
 MIN_STAGE_SIDE = 128
+COARSE_SHARE = 2 / 3
 OOM_SHRINK = 0.75
 MIN_SIDE = 32
 STYLE_CACHE_SIZE = 32
@@ -46,12 +47,12 @@ class Stage:
 def stage_plan(max_side: int, iterations: int, multiscale: bool) -> list[Stage]:
     """Coarse-to-fine schedule: half-size first (4× cheaper per iteration), then full size.
 
-    Half the iterations go to the coarse stage, where they cost a quarter as much, so the full-size stage
-    starts from an image whose large-scale structure is already stylised.
+    Most iterations go to the coarse stage, where they cost a quarter as much, so the full-size stage starts
+    from an image whose large-scale structure is already stylised and only refines the detail.
     """
     if not multiscale or max_side < 2 * MIN_STAGE_SIDE or iterations < 4:
         return [Stage(max_side, iterations)]
-    coarse = iterations // 2
+    coarse = round(iterations * COARSE_SHARE)
     return [Stage(max_side // 2, coarse), Stage(max_side, iterations - coarse)]
 
 

@@ -37,7 +37,7 @@ class JobParams:
     """What the engine is asked to do; stored as JSON with the job."""
 
     max_side: int = 512
-    iterations: int = 300
+    iterations: int = 200
     strength: float = 1.0
     preserve_colors: bool = False
     quality: str = "balanced"  # "fast" | "balanced" | "best"

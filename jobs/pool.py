@@ -78,8 +78,15 @@ class WorkerPool:
         self._monitor = threading.Thread(target=self._watch, name="worker-pool", daemon=True)
         self._monitor.start()
 
+    def slot_env(self, slot: int) -> dict[str, str]:
+        """The environment of worker `slot`: with STYLEBOT_GPUS=0,1,… each worker gets its own GPU."""
+        gpus = [g.strip() for g in self._env.get("STYLEBOT_GPUS", "").split(",") if g.strip()]
+        if not gpus:
+            return self._env
+        return {**self._env, "CUDA_VISIBLE_DEVICES": gpus[slot % len(gpus)]}
+
     def _spawn(self, slot: int) -> None:
-        proc = subprocess.Popen(self.command, env=self._env, cwd=PROJECT_ROOT)
+        proc = subprocess.Popen(self.command, env=self.slot_env(slot), cwd=PROJECT_ROOT)
         self._procs[slot] = proc
         self._started_at[slot] = time.monotonic()
         self._died_at[slot] = None

@@ -34,7 +34,7 @@ class Settings:
     allowed_chats: frozenset[int] = field(default_factory=frozenset)
     default_size: int = 512
     max_size: int = 1024
-    default_iterations: int = 300
+    default_iterations: int = 200
     max_queued_per_user: int = 3
     max_jobs_per_day: int = 50
     job_time_limit_s: float = 600.0
@@ -77,7 +77,7 @@ class Settings:
             allowed_chats=_int_set(get("ALLOWED_CHATS")),
             default_size=int(get("DEFAULT_SIZE", "512")),
             max_size=int(get("MAX_SIZE", "1024")),
-            default_iterations=int(get("ITERATIONS", "300")),
+            default_iterations=int(get("ITERATIONS", "200")),
             max_queued_per_user=int(get("MAX_QUEUED_PER_USER", "3")),
             max_jobs_per_day=int(get("MAX_JOBS_PER_DAY", "50")),
             job_time_limit_s=float(get("JOB_TIME_LIMIT", "600")),

@@ -123,3 +123,10 @@ def test_worker_env_round_trips_through_settings(settings: Settings) -> None:
         "shutdown_grace_s",
     )
     assert [getattr(again, f) for f in fields] == [getattr(settings, f) for f in fields]
+
+
+def test_each_worker_gets_its_own_gpu_when_gpus_are_listed(settings: Settings) -> None:
+    pool = WorkerPool(settings, 3, env={"STYLEBOT_GPUS": "0,1"})
+    assert [pool.slot_env(slot)["CUDA_VISIBLE_DEVICES"] for slot in range(3)] == ["0", "1", "0"]
+    plain = WorkerPool(settings, 2, env={"STYLEBOT_GPUS": "", "CUDA_VISIBLE_DEVICES": "7"})
+    assert plain.slot_env(1)["CUDA_VISIBLE_DEVICES"] == "7"  # left alone when no list is given
