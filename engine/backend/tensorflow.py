@@ -80,7 +80,7 @@ def bare_network_seconds(model: Any, image: np.ndarray, steps: int) -> float:
         return tf.while_loop(lambda i, _: i < n, body, (tf.constant(0), tf.constant(0.0)))[1]
 
     x = tf.convert_to_tensor(image)
-    loop(x, tf.constant(1)).numpy()  # trace and warm up
+    loop(x, tf.constant(1)).numpy()  # traced once per shape, then cached by tf.function
     start = time.perf_counter()
     loop(x, tf.constant(steps)).numpy()
     return (time.perf_counter() - start) / steps
