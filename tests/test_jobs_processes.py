@@ -6,14 +6,13 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from jobs.models import JobState, JobStatus
 from jobs.pool import PROJECT_ROOT, WorkerPool, worker_env
-from jobs.store import Database, open_store
+from jobs.store import Database
 from stylebot.config import Settings
 from tests.jobs_support import make_settings, new_job, wait_for
 
@@ -23,12 +22,6 @@ FAKE_ENGINE = {"STYLEBOT_ENGINE_FACTORY": "tests.fake_engine:make_engine", "FAKE
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path, lease_s=1.0, heartbeat_s=0.2)
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    async with open_store(settings) as database:
-        yield database
 
 
 async def wait_state(db: Database, job_id: int, state: JobState, within: float = 20.0) -> JobStatus:

@@ -6,13 +6,12 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from jobs.models import ErrorCode, JobOutcome, JobState
-from jobs.store import Database, open_store
+from jobs.store import Database
 from jobs.worker_store import SqliteWorkerQueue
 from stylebot.config import Settings
 from tests.jobs_support import make_settings, new_job
@@ -23,19 +22,6 @@ OUTCOME = JobOutcome(Path("result.png"), 1, 1, 1, 1, 0.1, 0.0, 0.0)
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path, lease_s=0.3, max_attempts=2)
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    async with open_store(settings) as database:
-        yield database
-
-
-@pytest.fixture
-def queue(settings: Settings, db: Database) -> Iterator[SqliteWorkerQueue]:
-    worker_queue = SqliteWorkerQueue(settings)
-    yield worker_queue
-    worker_queue.close()
 
 
 async def enqueue(db: Database, settings: Settings, *users: int) -> list[int]:

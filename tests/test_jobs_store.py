@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,25 +12,7 @@ from jobs.models import ErrorCode, JobOutcome, JobState, UserSettings
 from jobs.store import Database, open_store
 from jobs.worker_store import SqliteWorkerQueue
 from stylebot.config import Settings
-from tests.jobs_support import image_bytes, make_settings, new_job
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    async with open_store(settings) as database:
-        yield database
-
-
-@pytest.fixture
-def queue(settings: Settings, db: Database) -> Iterator[SqliteWorkerQueue]:
-    worker_queue = SqliteWorkerQueue(settings)
-    yield worker_queue
-    worker_queue.close()
+from tests.jobs_support import image_bytes, new_job
 
 
 def finish(queue: SqliteWorkerQueue, worker: str = "w") -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,11 @@ from PIL import Image
 from engine.errors import OutOfMemoryError
 from engine.worker import INTERNAL_MESSAGE, engine_options
 from jobs.models import JobParams, JobState, JobStatus
-from jobs.store import Database, open_store
+from jobs.store import Database
 from jobs.worker_store import SqliteWorkerQueue
 from stylebot.config import Settings
 from tests.fake_engine import FakeEngine
 from tests.jobs_support import WorkerThread, make_settings, new_job, wait_for
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    async with open_store(settings) as database:
-        yield database
 
 
 async def wait_state(db: Database, job_id: int, *states: JobState, within: float = 10.0) -> JobStatus:
