@@ -16,6 +16,7 @@ from PIL import Image
 
 from engine import backend, images
 from engine.errors import CancelledError, OutOfMemoryError
+from engine.losses import content_loss, gram_matrix, gram_style_layer_loss
 from engine.network import FeatureNet, load_feature_net
 from engine.objective import objective
 from engine.optim import Optimizer
@@ -234,7 +235,7 @@ class Stylizer:
         self, runner: Any, content_img: Image.Image, style_imgs: list[Image.Image], weights: list[float], *,
         size: tuple[int, int], strength: float, tv_weight: float, style_scale: float,
     ) -> tuple[np.ndarray, tuple[Any, list[np.ndarray], np.ndarray]]:
-        """The content image at `size` and the objective's inputs: (P, [A_l], [α, β, tv])."""
+        """The content image at `size` and the objective's inputs: (P, [A_l], [α, β, tv, range])."""
         content_arr = images.to_caffe(content_img.resize(size, Image.Resampling.LANCZOS))
         feats = runner.features(content_arr)
         content_target = feats[self.net.content_index]
@@ -251,8 +252,6 @@ class Stylizer:
         content_feats: list[Any],
     ) -> list[np.ndarray]:
         """Blended target Grams A for this stage, scaled to the generated image's M = H·W."""
-        from engine.losses import gram_matrix  # local: keeps this module's import list short
-
         blended: list[np.ndarray] | None = None
         for style, weight in zip(style_imgs, weights, strict=True):
             style_side = max(MIN_SIDE // 2, round(side * style_scale))
@@ -285,8 +284,6 @@ class Stylizer:
         weights: list[float], preserve_colors: bool, style_scale: float,
     ) -> tuple[float, float]:
         """L_content and L_style of the delivered picture (one forward pass)."""
-        from engine.losses import content_loss, gram_matrix, gram_style_layer_loss
-
         if preserve_colors:
             content_img, style_imgs = images.luminance(content_img), [images.luminance(s) for s in style_imgs]
             image = images.luminance(image)

@@ -26,7 +26,9 @@ class Progress:
     scale: int  # index of the current multi-scale stage, 0-based
     scales: int
     size: tuple[int, int]  # (width, height) of the current stage
-    _preview: Callable[[], Image.Image] = field(repr=False, compare=False, default=lambda: Image.new("RGB", (1, 1)))
+    _preview: Callable[[], Image.Image] = field(
+        repr=False, compare=False, default=lambda: Image.new("RGB", (1, 1))
+    )
 
     @property
     def fraction(self) -> float:
@@ -39,7 +41,7 @@ class Progress:
         return self.elapsed * (self.total - self.iteration) / self.iteration
 
     def preview(self) -> Image.Image:
-        """The current image (computed only when asked for)."""
+        """The current image, computed only when asked for; call it during the callback (JAX reuses the buffers)."""
         return self._preview()
 
 
