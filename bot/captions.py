@@ -67,10 +67,13 @@ def _where(position: int) -> str:
     return "next in line" if position == 1 else f"position {position} in the queue"
 
 
-def status_text(job: JobStatus) -> str:
-    """The status message for a queued or running job."""
+NO_PAINTER = "\n⚠️ No painter is running right now: your request is saved and starts as soon as one is back."
+
+
+def status_text(job: JobStatus, *, painters_online: bool = True) -> str:
+    """The status message for a queued or running job (saying so when no worker is alive to take it)."""
     if job.state == JobState.QUEUED:
-        return queued_text(job.position, job.style_name)
+        return queued_text(job.position, job.style_name) + ("" if painters_online else NO_PAINTER)
     if job.state == JobState.RUNNING:
         detail = ""
         if job.total_iterations:

@@ -19,7 +19,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from jobs.models import JobState, JobStatus
 from stylebot import metrics
-from stylebot.health import BOT, Heartbeat
+from stylebot.health import BOT, DEFAULT_MAX_AGE_S, Heartbeat, fresh_workers
 
 from .captions import final_status_text, result_caption, status_text
 from .keyboards import cancel_keyboard, result_keyboard
@@ -56,6 +56,7 @@ class Delivery:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._liveness = Heartbeat(svc.settings.data_dir, BOT)  # for `stylebot health`: touched every good round
+        self._started_at = time.monotonic()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="stylebot-delivery")
@@ -102,11 +103,12 @@ class Delivery:
                 log.warning("job %s: delivery failed, will retry: %s", job.id, exc)
         active = await q.active()
         metrics.set_queue(active)
+        painters_online = await self._painters_online() if active else True
         for job in active:
             if self._stopping.is_set():
                 return
             try:
-                await self._refresh(job)
+                await self._refresh(job, painters_online)
             except TelegramError as exc:
                 log.warning("job %s: status update failed: %s", job.id, exc)
         live = {job.id for job in active}
@@ -114,7 +116,13 @@ class Delivery:
             del self._shown[job_id]
         self._frozen &= live
 
-    async def _refresh(self, job: JobStatus) -> None:
+    async def _painters_online(self) -> bool:
+        """False only when no worker has beaten for a while (and the bot is not just starting up)."""
+        if time.monotonic() - self._started_at < DEFAULT_MAX_AGE_S:
+            return True
+        return await asyncio.to_thread(fresh_workers, self._svc.settings.data_dir) > 0
+
+    async def _refresh(self, job: JobStatus, painters_online: bool = True) -> None:
         if job.status_message_id is None or job.id in self._frozen:
             return
         now = time.monotonic()
@@ -124,7 +132,7 @@ class Delivery:
             return
         if now - self._chat_edited.get(job.chat_id, -math.inf) < interval:
             return  # one edit per chat per interval keeps groups under Telegram's 20 a minute
-        text = status_text(job)
+        text = status_text(job, painters_online=painters_online)
         preview = None
         if (
             job.preview_path is not None

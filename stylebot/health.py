@@ -68,6 +68,11 @@ def ages(data_dir: Path, now: float | None = None) -> dict[str, float]:
     return result
 
 
+def fresh_workers(data_dir: Path, max_age_s: float = DEFAULT_MAX_AGE_S) -> int:
+    """How many workers have beaten within max_age_s."""
+    return sum(1 for name, age in ages(data_dir).items() if name.startswith(WORKER_PREFIX) and age <= max_age_s)
+
+
 def check(data_dir: Path, max_age_s: float = DEFAULT_MAX_AGE_S, min_workers: int = 1) -> tuple[bool, str]:
     """Healthy when the bot's heartbeat and at least `min_workers` workers' are fresher than max_age_s."""
     beats = ages(data_dir)

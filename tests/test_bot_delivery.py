@@ -94,3 +94,15 @@ async def test_unreachable_chat_is_marked_and_does_not_block(tmp_path: Path) -> 
         # The status message was gone, so the failure was posted as a new message instead.
         [sent] = api.calls_to("sendMessage")
         assert sent.text.startswith("❌")
+
+
+async def test_status_says_when_no_painter_is_running(tmp_path: Path) -> None:
+    from stylebot.health import Heartbeat, worker_name
+
+    svc = Services(settings=Settings(data_dir=tmp_path), tuning=Tuning())
+    delivery = Delivery(None, svc)  # type: ignore[arg-type]
+    assert await delivery._painters_online()  # just started: workers may still be loading the engine
+    delivery._started_at -= 3600
+    assert not await delivery._painters_online()  # an hour up and no worker has ever beaten
+    Heartbeat(tmp_path, worker_name("w1")).beat()
+    assert await delivery._painters_online()

@@ -89,6 +89,8 @@ def test_status_and_result_captions() -> None:
     queued = job(state=JobState.QUEUED, position=3)
     assert status_text(queued) == queued_text(3, "starry_night")
     assert "position 3" in status_text(queued)
+    assert "No painter is running" in status_text(queued, painters_online=False)
+    assert "No painter" not in status_text(running, painters_online=False)  # someone is clearly painting it
     assert "next in line" in queued_text(1, "x") and "starting now" in queued_text(0, "x")
     assert status_text(job(state=JobState.FAILED, error_code="out_of_memory")).startswith("❌")
     assert status_text(job(state=JobState.CANCELLED)) == "⏹ Cancelled."

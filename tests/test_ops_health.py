@@ -12,7 +12,7 @@ import pytest
 from jobs.models import JobState
 from jobs.store import open_store
 from stylebot import cli
-from stylebot.health import BOT, Heartbeat, check, heartbeat_dir, worker_name
+from stylebot.health import BOT, Heartbeat, check, fresh_workers, heartbeat_dir, worker_name
 from tests.fake_engine import FakeEngine
 from tests.jobs_support import WorkerThread, make_settings, new_job, wait_for
 
@@ -58,6 +58,15 @@ def test_stale_heartbeats_say_what_is_stale(
         "1: unhealthy (max age 60 s): workers: 0 of 1 needed fresh, newest beat 75 s ago"
     )
     assert health(tmp_path, monkeypatch, capsys, "--min-workers", "0").startswith("0: healthy")
+
+
+def test_fresh_workers_counts_only_recent_worker_beats(tmp_path: Path) -> None:
+    assert fresh_workers(tmp_path) == 0
+    beat(tmp_path, BOT)
+    beat(tmp_path, worker_name("a"), age_s=5)
+    beat(tmp_path, worker_name("b"), age_s=300)
+    assert fresh_workers(tmp_path) == 1
+    assert fresh_workers(tmp_path, max_age_s=600) == 2
 
 
 def test_missing_heartbeats(
