@@ -188,6 +188,7 @@ class Stylizer:
                 runner, content_img, style_imgs, weights, size=size, strength=strength, tv_weight=tv_weight,
                 style_scale=style_scale,
             )
+            targets = runner.to_device(targets)
             if current is not None:
                 start = images.to_caffe(current.resize(size, Image.Resampling.BICUBIC))
             elif init == "noise":

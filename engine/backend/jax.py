@@ -35,6 +35,10 @@ class Runner:
     def features(self, image: np.ndarray) -> list[Tensor]:
         return self._features(self._weights, jnp.asarray(image))
 
+    def to_device(self, targets: Any) -> Any:
+        """Move the objective's inputs to the device once per stage, not on every call."""
+        return jax.device_put(targets)
+
     def init(self, image: np.ndarray) -> State:
         return self._optimizer.init(jnp.asarray(image, dtype=jnp.float32))
 

@@ -26,6 +26,10 @@ class Runner:
     def features(self, image: np.ndarray) -> list[Tensor]:
         return list(self._model(tf.convert_to_tensor(image), training=False))
 
+    def to_device(self, targets: Any) -> Any:
+        """Move the objective's inputs to the device once per stage, not on every call."""
+        return tf.nest.map_structure(tf.convert_to_tensor, targets)
+
     def init(self, image: np.ndarray) -> State:
         return self._optimizer.init(tf.convert_to_tensor(image, dtype=tf.float32))
 
