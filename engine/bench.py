@@ -59,7 +59,7 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
     import keras
 
     from engine import backend
-    from engine.transfer import Stylizer
+    from engine.transfer import DEFAULT_TV_WEIGHT, Stylizer
 
     rows: list[dict[str, object]] = []
     stylizer = Stylizer(weights=args.weights)
@@ -71,7 +71,8 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
         for name in args.optimizers.split(","):
             runner = stylizer.runner(name)
             _, targets = stylizer.targets(
-                runner, content, [style], [1.0], size=(width, height), strength=1.0, tv_weight=1e-6, style_scale=1.0
+                runner, content, [style], [1.0], size=(width, height), strength=1.0,
+                tv_weight=DEFAULT_TV_WEIGHT, style_scale=1.0,
             )
             state, _ = runner.run(runner.init(image), 1, *targets)  # compile and warm up
             runner.image(state)

@@ -28,7 +28,7 @@ STYLE_LAYER_WEIGHTS = (0.2, 0.2, 0.2, 0.2, 0.2)  # w_l for conv1_1 … conv5_1
 # Strength S sets β = S · BETA_PER_STRENGTH with α = 1/(N·M) of conv4_2, so the balance of content and
 # style does not drift with the image size (L_content grows with N·M, each E_l does not).
 BETA_PER_STRENGTH = 0.02
-DEFAULT_TV_WEIGHT = 1e-6  # per caffe-unit squared difference, relative to the same α scale
+DEFAULT_TV_WEIGHT = 0.02  # smoothness, on the same per-feature scale as α (a little TV cleans speckle)
 RANGE_WEIGHT = 10.0  # per pixel, on squared overshoot outside 0..255
 MIN_STAGE_SIDE = 128
 COARSE_SHARE = 2 / 3
