@@ -1,4 +1,4 @@
-"""The `stylebot` command: run, worker, stylize, migrate, bench."""
+"""The `stylebot` command: run, worker, stylize, migrate, bench, health."""
 
 from __future__ import annotations
 

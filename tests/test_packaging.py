@@ -140,3 +140,14 @@ def test_env_example_lists_every_setting_and_no_secret() -> None:
     assert read - listed == set(), "add these to .env.example"
     assert re.search(r"^STYLEBOT_TOKEN=$", example, re.MULTILINE), "no token in the example"
     assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_readme_starts_with_two_commands_and_ci_runs_the_test_one_word_for_word() -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)\n```", readme, flags=re.S)
+    install_and_run, install_and_test = blocks[0].strip(), blocks[1].strip()
+    assert "pip install" in install_and_run and install_and_run.endswith("stylebot run")
+    assert "pip install" in install_and_test and "pytest" in install_and_test
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert install_and_test in ci_lines
+    assert "set -euo pipefail" in ci_lines and ".venv/bin/ruff check ." in ci_lines
