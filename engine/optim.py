@@ -11,6 +11,7 @@ matrix form of the inverse-Hessian product.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,10 +30,15 @@ class Optimizer:
     history: int = LBFGS_HISTORY
     learning_rate: float = ADAM_LEARNING_RATE
 
+    def __post_init__(self) -> None:
+        if self.name not in ("lbfgs", "adam"):
+            raise ValueError(f"unknown optimiser {self.name!r} (use lbfgs or adam)")
+
     def init(self, x: Tensor) -> State:
         """The starting state for image `x` (any shape; updates work on the flattened vector)."""
         x = ops.convert_to_tensor(x, dtype="float32")
-        n = int(x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3]) if len(x.shape) == 4 else int(x.shape[0])
+        n = math.prod(x.shape)
+
         # Every buffer is its own array: JAX donates the state to the compiled loop, buffer by buffer.
         def zeros(*shape: int) -> Tensor:
             return ops.zeros(shape, dtype="float32")
@@ -40,11 +46,9 @@ class Optimizer:
         step = ops.zeros((), dtype="int32")
         if self.name == "adam":
             return (x, zeros(n), zeros(n), step)
-        if self.name == "lbfgs":
-            m = self.history
-            ones = ops.ones((), dtype="float32")
-            return (x, zeros(n), zeros(n), zeros(m, n), zeros(m, n), zeros(m, m), zeros(m, m), ones, step)
-        raise ValueError(f"unknown optimiser {self.name!r} (use lbfgs or adam)")
+        m = self.history
+        ones = ops.ones((), dtype="float32")
+        return (x, zeros(n), zeros(n), zeros(m, n), zeros(m, n), zeros(m, m), zeros(m, m), ones, step)
 
     def update(self, state: State, grad: Tensor) -> State:
         """One iteration: `grad` is the gradient of the loss at state[0]."""

@@ -79,8 +79,7 @@ class Stylizer:
 
     def runner(self, optimizer: str) -> Any:
         if optimizer not in self._runners:
-            opt = Optimizer(optimizer)
-            opt.init(np.zeros((1, 1, 1, 3), np.float32))  # validates the name early
+            opt = Optimizer(optimizer)  # refuses an unknown name
 
             def loss(features, image, content, grams, coeffs):
                 return objective(

@@ -39,7 +39,7 @@ def cmd_stylize(args: argparse.Namespace, settings: Settings) -> int:
     _quiet_tensorflow()
     from engine.cli import run
 
-    return run(args, default_weights=os.environ.get("STYLEBOT_WEIGHTS", "imagenet"))
+    return run(args, default_weights=settings.weights)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,6 +13,7 @@ from PIL import Image
 
 from bot.app import CountingRateLimiter, build_application, serve
 from bot.services import Tuning
+from jobs.models import JobParams, JobState, JobStatus
 from jobs.pool import WorkerPool
 from stylebot.config import Settings
 from tests.fakebotapi import FakeBotApi, TgChat, TgUser
@@ -133,3 +134,21 @@ def button(call: Any, label_part: str) -> dict[str, Any]:
         if label_part.lower() in candidate.get("text", "").lower():
             return candidate
     raise AssertionError(f"no button {label_part!r} in {call.buttons()}")
+
+
+def job_status(**changes: object) -> JobStatus:
+    """A JobStatus for unit tests: a running job of a private chat, with any field changed."""
+    values: dict[str, object] = {
+        "id": 7,
+        "chat_id": 1,
+        "user_id": 1,
+        "message_id": 10,
+        "state": JobState.RUNNING,
+        "params": JobParams(),
+        "style_name": "mosaic",
+        "user_name": "",
+        "chat_type": "private",
+        "created_at": 0.0,
+    }
+    values.update(changes)
+    return JobStatus(**values)  # type: ignore[arg-type]

@@ -9,9 +9,9 @@ from telegram import Bot
 from bot.delivery import Delivery
 from bot.services import Services, Tuning
 from bot.state import BotState
-from jobs.models import JobParams, JobState, JobStatus
+from jobs.models import JobState, JobStatus
 from stylebot.config import Settings
-from tests.bot_support import fake_api, picture
+from tests.bot_support import fake_api, job_status, picture
 
 
 class OneJobQueue:
@@ -39,21 +39,9 @@ class OneJobQueue:
 def done_job(tmp_path: Path, chat_id: int) -> JobStatus:
     result = tmp_path / "result.png"
     result.write_bytes(picture(fmt="PNG"))
-    return JobStatus(
-        id=3,
-        chat_id=chat_id,
-        user_id=chat_id,
-        message_id=50,
-        state=JobState.DONE,
-        params=JobParams(),
-        style_name="mosaic",
-        user_name="Al",
-        chat_type="private",
-        created_at=0.0,
-        result_path=result,
-        result_width=64,
-        result_height=48,
-        seconds=1.0,
+    return job_status(
+        id=3, chat_id=chat_id, user_id=chat_id, message_id=50, state=JobState.DONE, user_name="Al",
+        result_path=result, result_width=64, result_height=48, seconds=1.0,
     )
 
 

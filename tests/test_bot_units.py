@@ -22,23 +22,19 @@ from bot.progress import eta_text, format_duration, percent, progress_bar
 from bot.state import BotState
 from jobs.models import JobParams, JobState, JobStatus, UserSettings
 from stylebot.config import Settings
+from tests.bot_support import job_status
 
 
 def job(**changes: object) -> JobStatus:
-    values: dict[str, object] = {
-        "id": 7,
+    group_job: dict[str, object] = {
         "chat_id": -5,
         "user_id": 42,
-        "message_id": 10,
-        "state": JobState.RUNNING,
         "params": JobParams(max_side=512, iterations=300, strength=2.0),
         "style_name": "starry_night",
         "user_name": "Ann <b>",
         "chat_type": "supergroup",
-        "created_at": 0.0,
     }
-    values.update(changes)
-    return JobStatus(**values)  # type: ignore[arg-type]
+    return job_status(**{**group_job, **changes})
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,14 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from jobs.models import JobParams, JobState, JobStatus
+from jobs.models import JobState, JobStatus
 from stylebot import health, metrics
 from tests.bot_support import (
     ALICE,
     fake_api,
     is_result,
     is_status,
+    job_status,
     make_settings,
     picture,
     private,
@@ -59,21 +60,13 @@ def free_port() -> int:
 
 
 def finished(state: JobState, *, error_code: str | None = None, started: float | None = 110.0) -> JobStatus:
-    return JobStatus(
-        id=7,
-        chat_id=1,
-        user_id=1,
-        message_id=2,
-        state=state,
-        params=JobParams(),
-        style_name="mosaic",
-        user_name="",
-        chat_type="private",
-        created_at=100.0,
-        started_at=started,
-        finished_at=135.0,
-        error_code=error_code,
+    return job_status(
+        state=state, created_at=100.0, started_at=started, finished_at=135.0, error_code=error_code, message_id=2
     )
+
+
+def delta(after: Samples, before: Samples, name: str, **labels: str) -> float:
+    return value(after, name, **labels) - value(before, name, **labels)
 
 
 def test_observe_delivered_and_queue_in_the_exposition() -> None:
@@ -86,21 +79,18 @@ def test_observe_delivered_and_queue_in_the_exposition() -> None:
     metrics.telegram_retry("sendPhoto")
     after = parse(generate_latest().decode())
 
-    def delta(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
-
-    assert delta("stylebot_jobs_delivered_total", outcome="done") == 1
-    assert delta("stylebot_jobs_delivered_total", outcome="failed") == 1
-    assert delta("stylebot_jobs_delivered_total", outcome="cancelled") == 1
-    assert delta("stylebot_job_failures_total", reason="time_limit") == 1
-    assert delta("stylebot_job_failures_total", reason="internal") == 0
-    assert delta("stylebot_job_duration_seconds_count", outcome="done") == 1
-    assert delta("stylebot_job_duration_seconds_sum", outcome="done") == 25.0
-    assert delta("stylebot_job_duration_seconds_bucket", outcome="done", le="20.0") == 0
-    assert delta("stylebot_job_duration_seconds_bucket", outcome="done", le="30.0") == 1
-    assert delta("stylebot_job_duration_seconds_count", outcome="cancelled") == 0, "it never ran"
-    assert delta("stylebot_job_queue_wait_seconds_count") == 2
-    assert delta("stylebot_telegram_retries_total", method="sendPhoto") == 1
+    assert delta(after, before, "stylebot_jobs_delivered_total", outcome="done") == 1
+    assert delta(after, before, "stylebot_jobs_delivered_total", outcome="failed") == 1
+    assert delta(after, before, "stylebot_jobs_delivered_total", outcome="cancelled") == 1
+    assert delta(after, before, "stylebot_job_failures_total", reason="time_limit") == 1
+    assert delta(after, before, "stylebot_job_failures_total", reason="internal") == 0
+    assert delta(after, before, "stylebot_job_duration_seconds_count", outcome="done") == 1
+    assert delta(after, before, "stylebot_job_duration_seconds_sum", outcome="done") == 25.0
+    assert delta(after, before, "stylebot_job_duration_seconds_bucket", outcome="done", le="20.0") == 0
+    assert delta(after, before, "stylebot_job_duration_seconds_bucket", outcome="done", le="30.0") == 1
+    assert delta(after, before, "stylebot_job_duration_seconds_count", outcome="cancelled") == 0, "it never ran"
+    assert delta(after, before, "stylebot_job_queue_wait_seconds_count") == 2
+    assert delta(after, before, "stylebot_telegram_retries_total", method="sendPhoto") == 1
     assert value(after, "stylebot_queue_length", state="queued") == 2
     assert value(after, "stylebot_queue_length", state="running") == 1
     # Known series exist before anything happened to them.
@@ -138,15 +128,12 @@ async def test_bot_serves_metrics_and_health_after_a_done_and_a_failed_job(
         with pytest.raises(OSError):
             scrape(port)  # the server stopped with the bot
 
-    def delta(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
-
-    assert delta("stylebot_jobs_delivered_total", outcome="done") == 1
-    assert delta("stylebot_jobs_delivered_total", outcome="failed") == 1
-    assert delta("stylebot_job_failures_total", reason="time_limit") == 1
-    assert delta("stylebot_job_duration_seconds_count", outcome="done") == 1
-    assert delta("stylebot_job_duration_seconds_count", outcome="failed") == 1
-    assert delta("stylebot_telegram_retries_total", method="sendPhoto") == 2
+    assert delta(after, before, "stylebot_jobs_delivered_total", outcome="done") == 1
+    assert delta(after, before, "stylebot_jobs_delivered_total", outcome="failed") == 1
+    assert delta(after, before, "stylebot_job_failures_total", reason="time_limit") == 1
+    assert delta(after, before, "stylebot_job_duration_seconds_count", outcome="done") == 1
+    assert delta(after, before, "stylebot_job_duration_seconds_count", outcome="failed") == 1
+    assert delta(after, before, "stylebot_telegram_retries_total", method="sendPhoto") == 2
     assert value(after, "stylebot_queue_length", state="queued") == 0
     assert value(after, "stylebot_queue_length", state="running") == 0
     assert value(after, "process_cpu_seconds_total") > 0, "the default process metrics come along"
