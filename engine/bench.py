@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
+import random
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 SIZES = (256, 512, 1024)
+Run = Callable[[int], None]  # runs this many iterations and waits for them
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
@@ -33,7 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--sizes", default=",".join(map(str, SIZES)), help="sides or WxH sizes, e.g. 256,512 or 512x384,1024x768"
     )
     parser.add_argument("--iterations", type=int, default=20, help="timed iterations per measurement")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; the best of each is kept")
+    parser.add_argument("--repeats", type=int, default=5, help="shuffled repeats; medians are kept")
     parser.add_argument("--optimizers", default="lbfgs,adam")
     parser.add_argument("--weights", default="random", help="network weights (speed barely depends on them)")
     parser.add_argument("--picture", type=int, default=256, help="also time a full picture at this size (0: skip)")
@@ -58,41 +64,25 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
     """Run the measurements in this process, on the active Keras backend."""
     import keras
 
-    from engine import backend
     from engine.transfer import DEFAULT_TV_WEIGHT, Stylizer
 
     rows: list[dict[str, object]] = []
     stylizer = Stylizer(weights=args.weights)
-    loops = backend.current()
     content, style = _images(args)
     for width, height in parse_sizes(args.sizes):
         image = np.random.default_rng(0).normal(0, 30, (1, height, width, 3)).astype(np.float32)
-        runs = {}
-        for name in args.optimizers.split(","):
-            runner = stylizer.runner(name)
-            _, targets = stylizer.targets(
-                runner, content, [style], [1.0], size=(width, height), strength=1.0,
-                tv_weight=DEFAULT_TV_WEIGHT, style_scale=1.0,
-            )
-            state, _ = runner.run(runner.init(image), 1, *targets)  # compile and warm up
-            runner.image(state)
-            runs[name] = (runner, targets, state)
-        # Interleave the measurements and keep each one's best: a shared 2-core machine is noisy.
-        best: dict[str, float] = {}
-        for _ in range(args.repeats):
-            seconds = loops.bare_network_seconds(stylizer.net.model, image, args.iterations)
-            best["bare"] = min(best.get("bare", seconds), seconds)
-            for name, (runner, targets, state) in runs.items():
-                start = time.perf_counter()
-                state, _ = runner.run(state, args.iterations, *targets)
-                runner.image(state)
-                seconds = (time.perf_counter() - start) / args.iterations
-                best[name] = min(best.get(name, seconds), seconds)
-        for name in runs:
+        _, targets = stylizer.targets(
+            stylizer.runner("adam"), content, [style], [1.0], size=(width, height), strength=1.0,
+            tv_weight=DEFAULT_TV_WEIGHT, style_scale=1.0,
+        )
+        contenders = functools.partial(_contenders, stylizer, image, targets, args.optimizers.split(","))
+        seconds = _interleaved(contenders, args.iterations, args.repeats)
+        for name in seconds.keys() - {"bare"}:
             rows.append({
                 "backend": keras.backend.backend(), "size": f"{width}x{height}", "optimizer": name,
-                "ms_per_iteration": round(best[name] * 1000, 2), "bare_vgg_ms": round(best["bare"] * 1000, 2),
-                "overhead_pct": round((best[name] / best["bare"] - 1) * 100, 1),
+                "ms_per_iteration": round(statistics.median(seconds[name]) * 1000, 2),
+                "bare_vgg_ms": round(statistics.median(seconds["bare"]) * 1000, 2),
+                "overhead_pct": round(_median_overhead(seconds[name], seconds["bare"]), 1),
             })
     if args.picture:
         painter = Stylizer(weights=args.picture_weights)
@@ -104,6 +94,55 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
             "seconds_to_picture": round(time.perf_counter() - start, 2),
         })
     return rows
+
+
+def _contenders(stylizer: Any, image: np.ndarray, targets: Any, optimizers: list[str]) -> dict[str, Run]:
+    """Freshly traced runs: on a CPU, one trace of a graph can be several per cent slower than another."""
+    from engine import backend
+
+    runs: dict[str, Run] = {"bare": functools.partial(backend.current().bare_network(stylizer.net.model), image)}
+    for name in optimizers:
+        runner = stylizer.runner(name, fresh=True)
+        runs[name] = _optimiser(runner, runner.init(image), targets)
+    return runs
+
+
+def _optimiser(runner: Any, state: Any, targets: Any) -> Run:
+    """Runs `steps` iterations from where the last call stopped and waits for them."""
+    box = [state]
+
+    def run(steps: int) -> None:
+        box[0], _ = runner.run(box[0], steps, *targets)
+        runner.image(box[0])
+
+    return run
+
+
+def _interleaved(
+    contenders: Callable[[], dict[str, Run]], iterations: int, repeats: int
+) -> dict[str, list[float]]:
+    """Seconds per iteration of each contender: freshly compiled for each repeat and run in a shuffled order.
+
+    A shared 2-core machine drifts by several per cent over minutes, so comparisons are made within a repeat.
+    """
+    seconds: dict[str, list[float]] = {}
+    shuffler = random.Random(0)
+    for _ in range(repeats):
+        runs = contenders()
+        for run in runs.values():
+            run(1)  # compile and warm up
+        order = list(runs)
+        shuffler.shuffle(order)
+        for name in order:
+            start = time.perf_counter()
+            runs[name](iterations)
+            seconds.setdefault(name, []).append((time.perf_counter() - start) / iterations)
+    return seconds
+
+
+def _median_overhead(seconds: list[float], bare: list[float]) -> float:
+    """The median, over repeats, of how much slower than the bare network a contender ran (per cent)."""
+    return (statistics.median(s / b for s, b in zip(seconds, bare, strict=True)) - 1) * 100
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,16 +31,34 @@ def content_loss(generated: Tensor, target: Tensor) -> Tensor:
 
 def style_layer_loss(generated: Tensor, style: Tensor) -> Tensor:
     """E_l = 1/(4 N² M²) Σ (G − A)², N = channels and M = H·W of the generated features."""
+    return gram_style_layer_loss(generated, gram_matrix(style))
+
+
+def gram_style_layer_loss(generated: Tensor, target_gram: Tensor) -> Tensor:
+    """E_l from the generated feature maps and a precomputed target Gram A (what the optimiser uses)."""
     generated = ops.convert_to_tensor(generated, dtype="float32")
-    return gram_style_layer_loss(gram_matrix(generated), gram_matrix(style), generated.shape)
-
-
-def gram_style_layer_loss(gram: Tensor, target_gram: Tensor, feature_shape: Sequence[int]) -> Tensor:
-    """E_l from a Gram matrix and a precomputed target Gram A (what the optimiser uses every step)."""
-    _, height, width, channels = feature_shape
+    _, height, width, channels = generated.shape
     n = float(channels)
     m = float(height * width)
-    return ops.sum(ops.square(gram - ops.convert_to_tensor(target_gram, dtype="float32"))) / (4.0 * n * n * m * m)
+    flat = ops.reshape(generated, (-1, channels))
+    return _gram_distance(flat, ops.convert_to_tensor(target_gram, dtype="float32")) / (4.0 * n * n * m * m)
+
+
+@ops.custom_gradient
+def _gram_distance(flat: Tensor, target_gram: Tensor) -> tuple[Tensor, Any]:
+    """Σ (FᵀF − A)² for F of shape (M, C) and a symmetric A.
+
+    Written by hand because the gradient, 4·F(G − A), is one matmul where autodiff of FᵀF spends two;
+    the Gram matrices are most of what the losses add to the network's cost.
+    """
+    diff = ops.matmul(ops.transpose(flat), flat) - target_gram
+
+    def grad(*args: Tensor, upstream: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        if upstream is None:
+            (upstream,) = args
+        return 4.0 * upstream * ops.matmul(flat, diff), ops.zeros_like(target_gram)
+
+    return ops.sum(ops.square(diff)), grad
 
 
 def style_loss(

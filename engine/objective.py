@@ -8,7 +8,7 @@ from typing import Any
 from keras import ops
 
 from engine.images import CAFFE_MEAN_BGR
-from engine.losses import content_loss, gram_matrix, gram_style_layer_loss, total_variation_loss
+from engine.losses import content_loss, gram_style_layer_loss, total_variation_loss
 
 Tensor = Any
 
@@ -36,7 +36,7 @@ def objective(
     """
     l_content = content_loss(features[content_index], content_target)
     terms = [
-        w * gram_style_layer_loss(gram_matrix(features[i]), target, features[i].shape)
+        w * gram_style_layer_loss(features[i], target)
         for i, target, w in zip(style_indices, style_grams, layer_weights, strict=True)
     ]
     l_style = ops.sum(ops.stack(terms))

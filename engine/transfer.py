@@ -77,8 +77,9 @@ class Stylizer:
         self._style_cache: OrderedDict[tuple[Any, ...], list[np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def runner(self, optimizer: str) -> Any:
-        if optimizer not in self._runners:
+    def runner(self, optimizer: str, *, fresh: bool = False) -> Any:
+        """The compiled loop for `optimizer`, shared across requests; `fresh` traces a new one (benchmarks)."""
+        if fresh or optimizer not in self._runners:
             opt = Optimizer(optimizer)  # refuses an unknown name
 
             def loss(features, image, content, grams, coeffs):
@@ -292,7 +293,7 @@ class Stylizer:
         grams = self._style_targets(runner, style_imgs, weights, max(image.size), style_scale, feats)
         l_content = float(content_loss(feats[self.net.content_index], target[self.net.content_index]))
         l_style = sum(
-            w * float(gram_style_layer_loss(gram_matrix(feats[i]), a, feats[i].shape))
+            w * float(gram_style_layer_loss(feats[i], a))
             for i, a, w in zip(self.net.style_indices, grams, STYLE_LAYER_WEIGHTS, strict=True)
         )
         return l_content, l_style
