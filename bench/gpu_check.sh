@@ -12,6 +12,6 @@ mkdir -p "$out"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
 export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
-# The sizes, both optimisers, 50 iterations per timing, best of 3; then a full 512 px picture.
+# The sizes, both optimisers, 50 iterations per timing, median of 3 fresh traces; then a 512 px picture.
 python3 -m stylebot.cli bench --backend jax --sizes 512x384,1024x768 --iterations 50 --repeats 3 \
   --picture 512 --picture-weights random --json | tee "$out/bench.jsonl"
