@@ -69,13 +69,14 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     stylizer = Stylizer(weights=args.weights)
     content, style = _images(args)
+    optimizers = args.optimizers.split(",")
     for width, height in parse_sizes(args.sizes):
         image = np.random.default_rng(0).normal(0, 30, (1, height, width, 3)).astype(np.float32)
         _, targets = stylizer.targets(
-            stylizer.runner("adam"), content, [style], [1.0], size=(width, height), strength=1.0,
+            stylizer.runner(optimizers[0]), content, [style], [1.0], size=(width, height), strength=1.0,
             tv_weight=DEFAULT_TV_WEIGHT, style_scale=1.0,
         )
-        contenders = functools.partial(_contenders, stylizer, image, targets, args.optimizers.split(","))
+        contenders = functools.partial(_contenders, stylizer, image, targets, optimizers)
         seconds = _interleaved(contenders, args.iterations, args.repeats)
         for name in seconds.keys() - {"bare"}:
             rows.append({
@@ -109,11 +110,11 @@ def _contenders(stylizer: Any, image: np.ndarray, targets: Any, optimizers: list
 
 def _optimiser(runner: Any, state: Any, targets: Any) -> Run:
     """Runs `steps` iterations from where the last call stopped and waits for them."""
-    box = [state]
 
     def run(steps: int) -> None:
-        box[0], _ = runner.run(box[0], steps, *targets)
-        runner.image(box[0])
+        nonlocal state
+        state, _ = runner.run(state, steps, *targets)
+        runner.image(state)
 
     return run
 
