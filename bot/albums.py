@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from .i18n import N_, Text
+
 MAX_STYLES = 4
 
 T = TypeVar("T")
@@ -18,13 +20,18 @@ class AlbumPair(Generic[T]):
     styles: tuple[T, ...]
 
 
-def pair_album(items: list[tuple[int, T]]) -> AlbumPair[T] | str:
+def pair_album(items: list[tuple[int, T]]) -> AlbumPair[T] | Text:
     """Pair (message_id, item) entries by message order; a string explains why they can't be paired."""
     ordered = [item for _, item in sorted(items, key=lambda entry: entry[0])]
     if len(ordered) < 2:
-        return "An album needs two pictures: first the photo, then the style."
+        return N_("An album needs two pictures: first the photo, then the style.")
     if len(ordered) > MAX_STYLES + 1:
-        return f"Please send at most {MAX_STYLES + 1} pictures: one photo and up to {MAX_STYLES} styles."
+        # TRANSLATORS: pictures is 5 and styles is 4.
+        return N_(
+            "Please send at most {pictures} pictures: one photo and up to {styles} styles.",
+            pictures=MAX_STYLES + 1,
+            styles=MAX_STYLES,
+        )
     return AlbumPair(ordered[0], tuple(ordered[1:]))
 
 

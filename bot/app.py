@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -25,17 +23,19 @@ from telegram.ext import (
     filters,
 )
 
-from jobs.interface import BotQueue, PresetStore, SettingsStore
-from stylebot import metrics
+from jobs.retention import prune_forever
+from jobs.stores import open_stores
 from stylebot.config import Settings
 
+from . import metrics
 from .albums import AlbumCollector
 from .delivery import Delivery
-from .handlers import errors, inline, jobs, photos, presets, settings, start
+from .handlers import errors, inline, jobs, me, photos, presets, privacy, settings, start
+from .i18n import N_, SOURCE, Translator, load_catalogs
 from .keyboards import CANCEL, FORGET_PREFIX, PRESET_PREFIX, REDO_PREFIX, RESULT_PREFIX, SETTINGS_PREFIX
 from .logs import configure_logging, install_token_filter
 from .services import SERVICES_KEY, Services, Tuning, services
-from .state import BotState
+from .webhook import webhook_options
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +45,35 @@ NO_TOKEN = (
 )
 
 COMMANDS = [
-    BotCommand("start", "What this bot does"),
-    BotCommand("help", "How to use it, with an example"),
-    BotCommand("style", "Paint your photo with a style: /style <name>"),
-    BotCommand("presets", "The styles you can use"),
-    BotCommand("settings", "Strength, size, colours, quality"),
-    BotCommand("history", "Your recent pictures"),
-    BotCommand("cancel", "Stop the current painting"),
-    BotCommand("savestyle", "Reply to a picture to keep it as a style"),
-    BotCommand("forget", "Delete your pictures and history"),
+    ("start", N_("What this bot does")),
+    ("help", N_("How to use it, with an example")),
+    ("style", N_("Paint your photo with a style: /style <name>")),
+    ("presets", N_("The styles you can use")),
+    ("settings", N_("Strength, size, colours, quality")),
+    ("history", N_("Your recent pictures")),
+    ("me", N_("Your queue, today's count and storage")),
+    ("cancel", N_("Stop the current painting")),
+    ("savestyle", N_("Reply to a picture to keep it as a style")),
+    ("deletestyle", N_("Delete one of this chat's styles")),
+    ("forget", N_("Delete your pictures and history")),
+    ("privacy", N_("What I keep, and how to delete it")),
 ]
 
 
-@dataclass(frozen=True)
-class Stores:
-    """The job system's bot-side interfaces (tests may pass their own)."""
+def command_menu(t: Translator) -> list[BotCommand]:
+    """The command menu in one language."""
+    return [BotCommand(command, t(description)) for command, description in COMMANDS]
 
-    queue: BotQueue
-    presets: PresetStore
-    settings: SettingsStore
+
+async def set_command_menus(bot: Bot) -> None:
+    """The menu in each language, for users whose language_code is it (a two-letter code, as Telegram wants), and
+    the English one for everyone else."""
+    for t in load_catalogs():
+        code = None if t.language == SOURCE else t.locale.language
+        try:
+            await bot.set_my_commands(command_menu(t), language_code=code)
+        except TelegramError as exc:  # cosmetic: the bot works without its command menu
+            log.warning("could not set the command menu (%s): %s", code or "default", exc)
 
 
 class CountingRateLimiter(AIORateLimiter):
@@ -96,14 +106,14 @@ def default_rate_limiter() -> AIORateLimiter:
 def build_application(
     settings: Settings,
     *,
-    stores: Stores | None = None,
     tuning: Tuning | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """An Application with every handler registered; the stores are opened in post_init (unless given)."""
+    """An Application with every handler registered; the stores are opened in post_init."""
     if not settings.token:
         raise ValueError(NO_TOKEN)
     install_token_filter(settings.token)
+    load_catalogs()  # a broken catalog fails here, not in the middle of a reply
     app = (
         ApplicationBuilder()
         .token(settings.token)
@@ -124,9 +134,8 @@ def build_application(
         .build()
     )
     svc = Services(settings=settings, tuning=tuning or Tuning())
-    if stores is not None:
-        svc.queue, svc.presets, svc.user_settings = stores.queue, stores.presets, stores.settings
     app.bot_data[SERVICES_KEY] = svc
+    app.bot_data[privacy.TEXT_KEY] = privacy.operator_text(settings)
     register_handlers(app)
     return app
 
@@ -142,11 +151,14 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             CommandHandler("style", photos.on_style_command),
             CommandHandler("presets", presets.on_presets),
             CommandHandler(["savestyle", "addpreset"], presets.on_save_command),
+            CommandHandler("deletestyle", presets.on_delete_style),
             CommandHandler("settings", settings.on_settings),
             CommandHandler("cancel", jobs.on_cancel),
             CommandHandler("history", jobs.on_history),
+            CommandHandler("me", me.on_me),
             CommandHandler("forget", jobs.on_forget),
             CommandHandler("stats", jobs.on_stats),
+            CommandHandler("privacy", privacy.on_privacy),
             MessageHandler(image & ~filters.UpdateType.EDITED, photos.on_image),
             CallbackQueryHandler(jobs.on_cancel_button, pattern=f"^{CANCEL}$"),
             CallbackQueryHandler(presets.on_preset_button, pattern=f"^{PRESET_PREFIX}"),
@@ -167,24 +179,14 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         stop_metrics = metrics.serve(svc.settings.metrics_port, svc.settings.metrics_addr)
         svc.closers.append(lambda: asyncio.to_thread(stop_metrics))
         log.info("metrics on http://%s:%d/metrics", svc.settings.metrics_addr, svc.settings.metrics_port)
-    if svc.queue is None:
-        from jobs.store import Database  # the SQLite stores; tests may inject others
-
-        database = await Database(svc.settings).open()
-        svc.queue, svc.presets, svc.user_settings = database.jobs, database.presets, database.settings
-        svc.state = BotState(database.connection)
-        svc.closers.append(database.close)
-    if svc.state is None:
-        svc.state = await BotState.open(svc.settings.db_path)
-        svc.closers.append(svc.state.close)
+    svc.stores = await open_stores(svc.settings)
+    svc.closers.append(svc.stores.close)
+    svc.closers.append(_start_retention(svc))
     svc.bot_username = app.bot.username
     added = await presets.sync_preset_dir(svc)
     if added:
         log.info("registered %d preset(s) from %s", added, svc.settings.presets_dir)
-    try:
-        await app.bot.set_my_commands(COMMANDS)
-    except TelegramError as exc:  # cosmetic: the bot works without its command menu
-        log.warning("could not set the command menu: %s", exc)
+    await set_command_menus(app.bot)
 
     async def album_done(key: Any, items: list[tuple[int, Any]]) -> None:
         await photos.on_album(app, key, items)
@@ -194,6 +196,21 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     svc.on_status_posted = delivery.note_status
     app.bot_data["stylebot.delivery"] = delivery
     delivery.start()
+
+
+def _start_retention(svc: Services) -> Callable[[], Coroutine[Any, Any, None]]:
+    """Run the retention sweep every few hours; returns the closer that stops it."""
+    assert svc.stores is not None
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        prune_forever(svc.stores.database, svc.stores.storage, svc.settings, stop), name="stylebot-retention"
+    )
+
+    async def close() -> None:
+        stop.set()
+        await task
+
+    return close
 
 
 async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -221,13 +238,19 @@ async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None
 async def serve(
     app: Application[Any, Any, Any, Any, Any, Any], *, poll_timeout: float = 10.0
 ) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
-    """Run the application inside the current event loop, as `run_polling` does (for embedding and tests)."""
+    """Run the application inside the current event loop, as `run_polling` (or, with STYLEBOT_WEBHOOK_URL,
+    `run_webhook`) does (for embedding and tests)."""
+    settings = services(app).settings
+    webhook = webhook_options(settings) if settings.webhook_url else None
     await app.initialize()
     try:
         if app.post_init:
             await app.post_init(app)
         assert app.updater is not None
-        await app.updater.start_polling(timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES)
+        if webhook is not None:
+            await app.updater.start_webhook(**webhook)
+        else:
+            await app.updater.start_polling(timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES)
         await app.start()
         yield app
     finally:
@@ -242,21 +265,30 @@ async def serve(
             await app.post_shutdown(app)
 
 
-def run_bot(settings: Settings | None = None) -> None:
-    """Run the bot (and settings.workers local worker processes) until Ctrl-C or SIGTERM."""
-    settings = settings or Settings.from_env()
-    if not settings.token:
-        raise SystemExit(NO_TOKEN)
-    configure_logging(settings.token, os.environ.get("STYLEBOT_LOG_LEVEL", "INFO"))
+def run_bot(settings: Settings) -> None:
+    """Run the bot until Ctrl-C or SIGTERM (`stylebot run` starts the local workers around it): long polling, or
+    the webhook server when STYLEBOT_WEBHOOK_URL is set."""
+    problem = startup_error(settings)
+    if problem:
+        raise SystemExit(problem)
+    configure_logging(settings.token, settings.log_level)
     app = build_application(settings)
-    pool = None
-    if settings.workers > 0:
-        from jobs.pool import WorkerPool
-
-        pool = WorkerPool(settings, settings.workers)
-        pool.start()
-    try:
+    if settings.webhook_url:
+        log.info("taking updates through the webhook at %s", settings.webhook_url)
+        app.run_webhook(**webhook_options(settings))
+    else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
-    finally:
-        if pool is not None:
-            pool.stop()
+
+
+def startup_error(settings: Settings) -> str | None:
+    """The one line that keeps the bot from starting (no token, an unreadable privacy file, a bad webhook
+    setting), or None."""
+    if not settings.token:
+        return NO_TOKEN
+    try:
+        privacy.operator_text(settings)
+        if settings.webhook_url:
+            webhook_options(settings)
+    except ValueError as exc:
+        return str(exc)
+    return None

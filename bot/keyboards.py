@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+import asyncio
 
-from jobs.models import JobStatus, Preset, UserSettings
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ChatType
+
+from jobs import keys
+from jobs.models import QUALITIES, JobStatus, Preset, UserSettings
+from jobs.storage import Storage
 from stylebot.config import Settings
 
-from .params import QUALITIES, STRENGTHS, format_strength, size_choices
+from .captions import STROKE_NAMES, colours_label, quality_name
+from .i18n import ENGLISH, Translator, translator
+from .params import (
+    AGAIN,
+    BIGGER,
+    COLOURS,
+    SMALLER,
+    STRENGTHS,
+    STROKE_CHOICES,
+    STRONGER,
+    WEAKER,
+    format_factor,
+    size_choices,
+    user_size,
+)
 
 CANCEL = "cancel"
+STYLE_LINK = "style-"  # t.me/<bot>?start=style-<preset>: open the bot with that style chosen
 PRESET_PREFIX = "p:"  # p:<owner_id>:<name>
-RESULT_PREFIX = "r:"  # r:<action>:<job_id>, action in up/down/colors/file
+RESULT_PREFIX = "r:"  # r:<action>:<job_id>, action: one of bot.params.VARIATIONS or of the five below
+OTHER_STYLE, FILE, TIMELAPSE = "style", "file", "gif"
+PRIVATELY, DELETE = "dm", "del"  # in groups only
 REDO_PREFIX = "h:"  # h:<job_id>
 SETTINGS_PREFIX = "s:"  # s:<owner_id>:<field>:<value>
 FORGET_PREFIX = "f:"  # f:<user_id>:yes|no
 MAX_PRESET_BUTTONS = 12
 
 
-def cancel_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton("✖ Cancel", callback_data=CANCEL)]])
+def cancel_keyboard(language: str = "") -> InlineKeyboardMarkup:
+    """The Cancel button under a status message, in the language of whoever asked (Telegram's language_code)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(translator(language).gettext("✖ Cancel"), callback_data=CANCEL)]]
+    )
 
 
 def preset_keyboard(presets: list[Preset], owner_id: int) -> InlineKeyboardMarkup | None:
@@ -33,26 +58,45 @@ def preset_keyboard(presets: list[Preset], owner_id: int) -> InlineKeyboardMarku
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
-def result_keyboard(job: JobStatus) -> InlineKeyboardMarkup:
-    """Stronger / Weaker / Keep colours / Full-size file / Share under a finished picture."""
-    colours = "🎨 New colours" if job.params.preserve_colors else "🎨 Keep colours"
-    return InlineKeyboardMarkup(
+def result_keyboard(job: JobStatus, *, has_timelapse: bool) -> InlineKeyboardMarkup:
+    """The buttons under a finished picture, in the requester's language: one row per kind of change, then
+    the ways to get or share it (and in groups: send it privately, delete it). `has_timelapse`: see
+    `offers_timelapse`."""
+    t = translator(job.language)
+
+    def button(label: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=f"{RESULT_PREFIX}{action}:{job.id}")
+
+    colours = t.gettext("🎨 New colours") if job.params.preserve_colors else t.gettext("🎨 Keep colours")
+    other = [button(t.gettext("🖼 Other style"), OTHER_STYLE)]
+    if has_timelapse:
+        other.append(button(t.gettext("🎞 Time-lapse"), TIMELAPSE))
+    rows = [
+        [button(t.gettext("➕ Stronger"), STRONGER), button(t.gettext("➖ Weaker"), WEAKER)],
+        [button(t.gettext("🖌 Bigger strokes"), BIGGER), button(t.gettext("✏ Smaller strokes"), SMALLER)],
+        [button(colours, COLOURS), button(t.gettext("🎲 Another version"), AGAIN)],
+        other,
         [
-            [
-                InlineKeyboardButton("➕ Stronger", callback_data=f"{RESULT_PREFIX}up:{job.id}"),
-                InlineKeyboardButton("➖ Weaker", callback_data=f"{RESULT_PREFIX}down:{job.id}"),
-            ],
-            [
-                InlineKeyboardButton(colours, callback_data=f"{RESULT_PREFIX}colors:{job.id}"),
-                InlineKeyboardButton("📄 Full-size file", callback_data=f"{RESULT_PREFIX}file:{job.id}"),
-            ],
-            [InlineKeyboardButton("↗ Share", switch_inline_query=f"#{job.id}")],
-        ]
-    )
+            button(t.gettext("📄 Full-size file"), FILE),
+            InlineKeyboardButton(t.gettext("↗ Share"), switch_inline_query=f"#{job.id}"),
+        ],
+    ]
+    if job.chat_type != ChatType.PRIVATE:
+        rows.append([button(t.gettext("📩 Send to me privately"), PRIVATELY), button(t.gettext("✖ Delete"), DELETE)])
+    return InlineKeyboardMarkup(rows)
 
 
-def redo_keyboard(jobs: list[JobStatus]) -> InlineKeyboardMarkup | None:
-    buttons = [InlineKeyboardButton(f"↻ Redo #{job.id}", callback_data=f"{REDO_PREFIX}{job.id}") for job in jobs]
+async def offers_timelapse(storage: Storage, job: JobStatus) -> bool:
+    """Whether the job has a time-lapse to offer: the worker stores one only when the job ran long enough for a
+    few frames, and storing it may fail, so the storage is what knows."""
+    return await asyncio.to_thread(storage.exists, keys.timelapse_key(job.user_id, job.id))
+
+
+def redo_keyboard(jobs: list[JobStatus], t: Translator = ENGLISH) -> InlineKeyboardMarkup | None:
+    buttons = [
+        InlineKeyboardButton(t.gettext("↻ Redo #{job}", job=job.id), callback_data=f"{REDO_PREFIX}{job.id}")
+        for job in jobs
+    ]
     if not buttons:
         return None
     return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
@@ -62,32 +106,46 @@ def _mark(label: str, chosen: bool) -> str:
     return f"• {label} •" if chosen else label
 
 
-def settings_keyboard(owner_id: int, user: UserSettings, settings: Settings) -> InlineKeyboardMarkup:
-    """Buttons for strength, size, keep colours and quality (data carries the owner's id)."""
+def settings_keyboard(
+    owner_id: int, user: UserSettings, settings: Settings, t: Translator = ENGLISH
+) -> InlineKeyboardMarkup:
+    """Buttons for strength, size, strokes, keep colours and quality (data carries the owner's id)."""
 
     def button(label: str, field: str, value: object) -> InlineKeyboardButton:
         return InlineKeyboardButton(label, callback_data=f"{SETTINGS_PREFIX}{owner_id}:{field}:{value}")
 
-    strengths = [button(_mark(format_strength(s), s == user.strength), "strength", s) for s in STRENGTHS]
-    chosen_size = min(user.max_side, settings.max_size)
+    strengths = [button(_mark(format_factor(s), s == user.strength), "strength", s) for s in STRENGTHS]
+    chosen_size = user_size(user, settings)
     sizes = [button(_mark(f"{s}px", s == chosen_size), "size", s) for s in size_choices(settings)]
-    colours = button(
-        "Keep colours: yes" if user.preserve_colors else "Keep colours: no", "colors", int(not user.preserve_colors)
-    )
-    qualities = [button(_mark(q, q == user.quality), "quality", q) for q in QUALITIES]
-    return InlineKeyboardMarkup(
-        [strengths[:3], strengths[3:], sizes[:4], sizes[4:], [colours], qualities]
-        if len(sizes) > 4
-        else [strengths[:3], strengths[3:], sizes, [colours], qualities]
-    )
+    strokes = [
+        button(_mark(f"🖌 {t(STROKE_NAMES[name])}", abs(scale - user.style_scale) < 1e-9), "strokes", name)
+        for name, scale in STROKE_CHOICES.items()
+    ]
+    colours = button(colours_label(user.preserve_colors, t), "colors", int(not user.preserve_colors))
+    qualities = [button(_mark(quality_name(q, t), q == user.quality), "quality", q) for q in QUALITIES]
+    size_rows = [sizes[:4], sizes[4:]] if len(sizes) > 4 else [sizes]
+    return InlineKeyboardMarkup([strengths[:3], strengths[3:], *size_rows, strokes, [colours], qualities])
 
 
-def forget_keyboard(user_id: int) -> InlineKeyboardMarkup:
+def forget_keyboard(user_id: int, t: Translator = ENGLISH) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Yes, delete everything", callback_data=f"{FORGET_PREFIX}{user_id}:yes"),
-                InlineKeyboardButton("No", callback_data=f"{FORGET_PREFIX}{user_id}:no"),
+                InlineKeyboardButton(
+                    t.gettext("Yes, delete everything"), callback_data=f"{FORGET_PREFIX}{user_id}:yes"
+                ),
+                InlineKeyboardButton(t.gettext("No"), callback_data=f"{FORGET_PREFIX}{user_id}:no"),
             ]
         ]
     )
+
+
+def style_link(bot_username: str, preset: str) -> str:
+    """The link that opens the bot with this style chosen for the next photo."""
+    return f"https://t.me/{bot_username}?start={STYLE_LINK}{preset}"
+
+
+def share_keyboard(bot_username: str, preset: str, t: Translator = ENGLISH) -> InlineKeyboardMarkup:
+    """Under a result shared inline: whoever sees it can paint their own photo in its style."""
+    button = InlineKeyboardButton(t.gettext("🎨 Paint mine in this style"), url=style_link(bot_username, preset))
+    return InlineKeyboardMarkup([[button]])

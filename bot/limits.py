@@ -9,16 +9,20 @@ from telegram import Message
 from jobs.interface import BotQueue
 from stylebot.config import Settings
 
+from .i18n import N_, NP_, Text
+
 # Bots may download files of at most 20 MB through the Bot API.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-IMAGE_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff"})
+# The formats imaging.FORMATS decodes (a GIF: its first frame), by the MIME type Telegram reports for a document.
 IMAGE_SUFFIXES = {
     "image/jpeg": ".jpg",
     "image/png": ".png",
     "image/webp": ".webp",
     "image/bmp": ".bmp",
     "image/tiff": ".tif",
+    "image/gif": ".gif",
 }
+IMAGE_MIME_TYPES = frozenset(IMAGE_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -50,14 +54,19 @@ def image_ref(message: Message | None) -> ImageRef | None:
     return None
 
 
-def image_refusal(ref: ImageRef) -> str | None:
+def image_refusal(ref: ImageRef) -> Text | None:
     """Why this file can't be used (checked before downloading), or None."""
     if ref.file_size is not None and ref.file_size > MAX_DOWNLOAD_BYTES:
-        mb = ref.file_size / 1024 / 1024
-        return f"That file is {mb:.0f} MB; I can only fetch files up to 20 MB. Please send a smaller picture."
+        return N_(
+            "That file is {size} MB; I can only fetch files up to 20 MB. Please send a smaller picture.",
+            size=round(ref.file_size / 1024 / 1024),
+        )
     if ref.kind == "document" and (ref.mime_type or "").lower() not in IMAGE_MIME_TYPES:
-        what = ref.mime_type or "unknown type"
-        return f"I can only paint pictures (JPEG, PNG, WebP, BMP or TIFF), not {what} files."
+        if ref.mime_type:
+            return N_(
+                "I can only paint pictures (JPEG, PNG, WebP, BMP, TIFF or GIF), not {type} files.", type=ref.mime_type
+            )
+        return N_("I can only paint pictures (JPEG, PNG, WebP, BMP, TIFF or GIF), not files of an unknown type.")
     return None
 
 
@@ -70,20 +79,36 @@ def is_allowed(settings: Settings, user_id: int | None, chat_id: int | None) -> 
     return chat_id is not None and chat_id in settings.allowed_chats
 
 
-ACCESS_REFUSAL = "Sorry, this bot is private. Ask its owner to add you."
+ACCESS_REFUSAL = N_("Sorry, this bot is private. Ask its owner to add you.")
 
 
-async def quota_refusal(settings: Settings, queue: BotQueue, user_id: int) -> str | None:
-    """Why the user may not start another job now (queued-jobs or daily limit), or None."""
+async def quota_refusal(settings: Settings, queue: BotQueue, user_id: int) -> Text | None:
+    """Why the user may not start another job now (the queue is full, or their queued-jobs or daily limit), or
+    None. Checked before anything is downloaded."""
+    waiting = await queue.count_waiting()
+    if waiting >= settings.max_queue:
+        return NP_(
+            "I'm very busy right now: {n} picture is waiting. Please try again in a few minutes.",
+            "I'm very busy right now: {n} pictures are waiting. Please try again in a few minutes.",
+            waiting,
+        )
     if settings.is_admin(user_id):
         return None
     active = await queue.count_active(user_id)
     if active >= settings.max_queued_per_user:
-        return (
-            f"You already have {active} pictures in the queue (the limit is {settings.max_queued_per_user}). "
-            "Please wait for one to finish, or /cancel one."
+        return NP_(
+            "You already have {n} picture in the queue (the limit is {limit}). "
+            "Please wait for it to finish, or /cancel it.",
+            "You already have {n} pictures in the queue (the limit is {limit}). "
+            "Please wait for one to finish, or /cancel one.",
+            active,
+            limit=settings.max_queued_per_user,
         )
     today = await queue.count_today(user_id)
     if today >= settings.max_jobs_per_day:
-        return f"You have reached today's limit of {settings.max_jobs_per_day} pictures. Please come back tomorrow."
+        return NP_(
+            "You have reached today's limit of {n} picture. Please come back tomorrow.",
+            "You have reached today's limit of {n} pictures. Please come back tomorrow.",
+            settings.max_jobs_per_day,
+        )
     return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from .i18n import ENGLISH, Translator
+
 BAR_FULL = "▰"
 BAR_EMPTY = "▱"
 
@@ -23,25 +25,28 @@ def percent(fraction: float) -> str:
     return f"{math.floor(fraction * 100)}%"
 
 
-def format_duration(seconds: float) -> str:
+def format_duration(seconds: float, t: Translator = ENGLISH) -> str:
     """A short human duration: `8 s`, `2 min 5 s`, `1 h 4 min`."""
     seconds = max(0, round(seconds))
     if seconds < 60:
-        return f"{seconds} s"
+        return t.gettext("{seconds} s", seconds=seconds)
     minutes, secs = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min {secs} s" if secs and minutes < 10 else f"{minutes} min"
+        if secs and minutes < 10:
+            return t.gettext("{minutes} min {seconds} s", minutes=minutes, seconds=secs)
+        return t.gettext("{minutes} min", minutes=minutes)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return t.gettext("{hours} h {minutes} min", hours=hours, minutes=minutes)
+    return t.gettext("{hours} h", hours=hours)
 
 
-def eta_text(eta_s: float | None) -> str:
+def eta_text(eta_s: float | None, t: Translator = ENGLISH) -> str:
     """`about 2 min left`, `almost done`, or `estimating…` when nothing is known yet."""
     if eta_s is None or math.isnan(eta_s) or eta_s < 0:
-        return "estimating…"
+        return t.gettext("estimating…")
     if eta_s < 5:
-        return "almost done"
+        return t.gettext("almost done")
     if eta_s < 60:
-        # Round to 5 s so the text does not flicker on every edit.
-        return f"about {max(5, round(eta_s / 5) * 5)} s left"
-    return f"about {format_duration(eta_s)} left"
+        eta_s = max(5, round(eta_s / 5) * 5)  # rounded to 5 s, so the text does not flicker on every edit
+    return t.gettext("about {time} left", time=format_duration(eta_s, t))

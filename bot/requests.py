@@ -6,16 +6,18 @@ import asyncio
 import difflib
 import logging
 from dataclasses import replace
-from pathlib import Path
 
-from telegram import Bot, Message, ReplyParameters, User
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 
+from jobs import keys
 from jobs.models import JobParams, NewJob, Preset
 
 from .captions import queued_text
+from .i18n import N_, OneOf, Text, Translator
+from .identity import Requester
 from .images import BadImage, fetch_image, thumbnail_bytes
-from .keyboards import cancel_keyboard
+from .keyboards import cancel_keyboard, preset_keyboard
 from .limits import ImageRef, image_refusal, quota_refusal
 from .params import job_params
 from .parsing import preset_key
@@ -23,9 +25,21 @@ from .services import Services
 
 log = logging.getLogger(__name__)
 
+SUGGESTED_PRESETS = 10  # an unknown style name with no close match offers this many styles as buttons
+
 
 class Refused(Exception):
-    """A request that can't go ahead; str(exc) is the one message the user gets."""
+    """A request that can't go ahead; `text` is the one message the user gets (str(exc): in English, for logs),
+    with `keyboard` under it when it offers a way on (e.g. the styles there are, as buttons)."""
+
+    def __init__(self, text: Text, keyboard: InlineKeyboardMarkup | None = None) -> None:
+        super().__init__(text)
+        self.text = text
+        self.keyboard = keyboard
+
+    def say(self, t: Translator) -> str:
+        """The message in the reader's language (plain text: escape it for HTML)."""
+        return t(self.text)
 
 
 def reply_to(message_id: int) -> ReplyParameters:
@@ -35,41 +49,51 @@ def reply_to(message_id: int) -> ReplyParameters:
 
 async def check_quota(svc: Services, user_id: int) -> None:
     """Raise Refused when the user may not start another job now."""
-    refusal = await quota_refusal(svc.settings, svc.q, user_id)
+    refusal = await quota_refusal(svc.settings, svc.jobs, user_id)
     if refusal:
         raise Refused(refusal)
 
 
-async def fetch(bot: Bot, svc: Services, user_id: int, ref: ImageRef, path: Path | None = None) -> Path:
-    """Download (or reuse) the user's picture; raise Refused for files that can't be used."""
+async def fetch(bot: Bot, svc: Services, user_id: int, ref: ImageRef) -> str:
+    """Download (or reuse) a picture for a painting into the storage; its key. Refused for files that can't be
+    used, and before any download when the user may not start a painting now (quotas, a full queue)."""
     refusal = image_refusal(ref)
     if refusal:
         raise Refused(refusal)
-    if path is None:
-        path = svc.upload_path(user_id, ref.file_unique_id, ref.suffix)
+    await check_quota(svc, user_id)
+    key = keys.upload_key(user_id, ref.file_unique_id, ref.suffix)
     try:
-        return await fetch_image(bot, ref, path)
+        return await fetch_image(bot, ref, svc.storage, key)
     except BadImage as exc:
-        raise Refused(str(exc)) from exc
+        raise Refused(exc.text) from exc
 
 
-async def find_preset(svc: Services, name: str, chat_id: int) -> Preset:
-    """The named preset for this chat; Refused lists close names when there is none."""
+async def find_preset(svc: Services, name: str, chat_id: int, *, owner_id: int | None = None) -> Preset:
+    """The named preset for this chat; Refused lists close names when there is none, or else (given the `owner_id`
+    whose waiting photo the buttons paint) offers up to SUGGESTED_PRESETS of the chat's styles as buttons."""
     key = preset_key(name)
-    preset = await svc.p.get(key, chat_id) if key else None
+    preset = await svc.presets.get(key, chat_id) if key else None
     if preset is not None:
         return preset
-    names = [p.name for p in await svc.p.list(chat_id)]
-    close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
-    text = f"I don't know a style called “{name}”."
+    presets = await svc.presets.list(chat_id)
+    close = difflib.get_close_matches(key, [p.name for p in presets], n=3, cutoff=0.5)
     if close:
-        text += " Did you mean " + " or ".join(f"“{c}”" for c in close) + "?"
-    text += " /presets shows them all."
-    raise Refused(text)
-
-
-def display_name(user: User) -> str:
-    return user.full_name or (user.username or str(user.id))
+        # TRANSLATORS: how a style's name is quoted in a list of names.
+        quoted = [N_("“{name}”", name=c) for c in close]
+        # TRANSLATORS: names is one or more quoted style names, e.g. “mosaic” or “starry_night”.
+        text = N_(
+            "I don't know a style called “{name}”. Did you mean {names}? /presets shows them all.",
+            name=name,
+            names=OneOf(quoted),
+        )
+        raise Refused(text)
+    keyboard = preset_keyboard(presets[:SUGGESTED_PRESETS], owner_id) if owner_id is not None else None
+    if keyboard is None:
+        raise Refused(N_("I don't know a style called “{name}”. /presets shows them all.", name=name))
+    raise Refused(
+        N_("I don't know a style called “{name}”. Pick one of these, or see them all with /presets.", name=name),
+        keyboard,
+    )
 
 
 async def submit(
@@ -78,9 +102,9 @@ async def submit(
     *,
     chat_id: int,
     chat_type: str,
-    user: User,
-    content: Path,
-    styles: tuple[Path, ...],
+    user: Requester,
+    content: str,
+    styles: tuple[str, ...],
     style_name: str,
     reply_message_id: int,
     request_message_id: int | None,
@@ -93,34 +117,42 @@ async def submit(
     first and the job is recorded under that.
     """
     if params is None:
-        params = job_params(await svc.us.get(user.id), svc.settings)
+        params = job_params(await svc.user_settings.get(user.id), svc.settings)
     job = NewJob(
         chat_id=chat_id,
         user_id=user.id,
         message_id=request_message_id or 0,
-        content_path=content,
-        style_paths=styles,
+        content_key=content,
+        style_keys=styles,
         params=params,
         style_name=style_name,
-        user_name=display_name(user),
+        user_name=user.name,
+        language=user.language,
         chat_type=chat_type,
         reply_to_message_id=reply_message_id,
     )
-    thumb = await asyncio.to_thread(thumbnail_bytes, content)
+    picture = await svc.read_picture(content)
+    if picture is None:
+        raise Refused(N_("I no longer have that photo; please send it again."))
+    thumb = await asyncio.to_thread(thumbnail_bytes, picture)
     if request_message_id is None:
-        status = await _send_status(bot, chat_id, thumb, queued_text(None, style_name), reply_message_id)
+        status = await _send_status(
+            bot, chat_id, thumb, queued_text(None, style_name, user.language), user.language, reply_message_id
+        )
         job = replace(job, message_id=status.id)
-        result = await svc.q.enqueue(job)
-        await svc.q.set_status_message(result.job_id, status.id)
+        result = await svc.jobs.enqueue(job)
+        await svc.jobs.set_status_message(result.job_id, status.id)
         _posted(svc, result.job_id, status.caption or "")
         return result.job_id
-    result = await svc.q.enqueue(job)
+    result = await svc.jobs.enqueue(job)
     if not result.created:
-        existing = await svc.q.status(result.job_id)
+        existing = await svc.jobs.status(result.job_id)
         if existing is not None and existing.status_message_id is not None:
             return result.job_id
-    status = await _send_status(bot, chat_id, thumb, queued_text(result.position, style_name), reply_message_id)
-    await svc.q.set_status_message(result.job_id, status.id)
+    status = await _send_status(
+        bot, chat_id, thumb, queued_text(result.position, style_name, user.language), user.language, reply_message_id
+    )
+    await svc.jobs.set_status_message(result.job_id, status.id)
     _posted(svc, result.job_id, status.caption or "")
     return result.job_id
 
@@ -130,12 +162,14 @@ def _posted(svc: Services, job_id: int, text: str) -> None:
         svc.on_status_posted(job_id, text)
 
 
-async def _send_status(bot: Bot, chat_id: int, thumb: bytes, text: str, reply_message_id: int) -> Message:
+async def _send_status(
+    bot: Bot, chat_id: int, thumb: bytes, text: str, language: str, reply_message_id: int
+) -> Message:
     return await bot.send_photo(
         chat_id,
         photo=thumb,
         caption=text,
         parse_mode=ParseMode.HTML,
         reply_parameters=reply_to(reply_message_id),
-        reply_markup=cancel_keyboard(),
+        reply_markup=cancel_keyboard(language),
     )

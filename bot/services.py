@@ -1,23 +1,44 @@
-"""What every handler needs, kept in `application.bot_data` (stores are opened in post_init)."""
+"""What every handler needs, kept in `application.bot_data` (the stores are opened in post_init)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
-from jobs import files
-from jobs.interface import BotQueue, PresetStore, SettingsStore
+from jobs.interface import BotQueue, ChatStateStore, PresetStore, SettingsStore
+from jobs.storage import MissingFile, Storage
+from jobs.stores import Stores
 from stylebot.config import Settings
 
 from .albums import AlbumCollector
-from .state import BotState
+from .identity import ChatAdmins
 
 SERVICES_KEY = "stylebot.services"
+REFUSAL_EVERY_S = 3600.0  # someone who is not on the allow-list is told so once an hour
+
+
+class Throttle:
+    """Says whether something may happen again for a key: at most once every `every_s` seconds."""
+
+    def __init__(self, every_s: float, max_keys: int = 100_000) -> None:
+        self.every_s = every_s
+        self.max_keys = max_keys
+        self._last: dict[object, float] = {}
+
+    def due(self, key: object) -> bool:
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self.every_s:
+            return False
+        if len(self._last) >= self.max_keys:  # a flood of strangers must not grow memory without bound
+            self._last = {k: t for k, t in self._last.items() if now - t < self.every_s}
+        self._last[key] = now
+        return True
 
 
 @dataclass(frozen=True)
@@ -34,50 +55,55 @@ class Tuning:
 class Services:
     settings: Settings
     tuning: Tuning
-    queue: BotQueue | None = None
-    presets: PresetStore | None = None
-    user_settings: SettingsStore | None = None
-    state: BotState | None = None
+    stores: Stores | None = None
     albums: AlbumCollector[Any] | None = None
     bot_username: str = ""
     # Told the text of each new status message, so the delivery loop doesn't edit it needlessly.
     on_status_posted: Callable[[int, str], None] | None = None
     closers: list[Any] = field(default_factory=list)  # async callables run in post_shutdown, last first
+    chat_admins: ChatAdmins = field(default_factory=ChatAdmins)
+    refusals: Throttle = field(default_factory=lambda: Throttle(REFUSAL_EVERY_S))
     _locks: dict[tuple[int, int], asyncio.Lock] = field(default_factory=dict)
 
-    @property
-    def q(self) -> BotQueue:
-        assert self.queue is not None, "the job store is opened in post_init"
-        return self.queue
+    def _opened(self) -> Stores:
+        assert self.stores is not None, "the stores are opened in post_init"
+        return self.stores
 
     @property
-    def p(self) -> PresetStore:
-        assert self.presets is not None, "the preset store is opened in post_init"
-        return self.presets
+    def jobs(self) -> BotQueue:
+        return self._opened().jobs
 
     @property
-    def us(self) -> SettingsStore:
-        assert self.user_settings is not None, "the settings store is opened in post_init"
-        return self.user_settings
+    def presets(self) -> PresetStore:
+        return self._opened().presets
 
     @property
-    def st(self) -> BotState:
-        assert self.state is not None, "the bot state is opened in post_init"
-        return self.state
+    def user_settings(self) -> SettingsStore:
+        return self._opened().settings
+
+    @property
+    def chat_state(self) -> ChatStateStore:
+        return self._opened().chat_state
+
+    @property
+    def storage(self) -> Storage:
+        return self._opened().storage
+
+    async def read_picture(self, key: str | None) -> bytes | None:
+        """A stored picture's bytes, or None when it is gone (deleted, or never stored)."""
+        if key is None:
+            return None
+        try:
+            return await asyncio.to_thread(self.storage.get, key)
+        except MissingFile:
+            return None
 
     def lock(self, chat_id: int, user_id: int) -> asyncio.Lock:
         """One lock per (chat, user): a member's updates are handled in order, others' in parallel."""
         return self._locks.setdefault((chat_id, user_id), asyncio.Lock())
 
-    def user_dir(self, user_id: int) -> Path:
-        """Where this user's downloaded pictures are kept (removed by /forget)."""
-        return files.user_dir(self.settings.files_dir, user_id)
-
-    def upload_path(self, user_id: int, file_unique_id: str, suffix: str) -> Path:
-        """The file for one of the user's pictures (named by Telegram's unique id: fetched once)."""
-        return self.user_dir(user_id) / "uploads" / f"{file_unique_id}{suffix}"
-
 
 def services(context: ContextTypes.DEFAULT_TYPE | Application[Any, Any, Any, Any, Any, Any]) -> Services:
     """The Services object of this application."""
-    return context.bot_data[SERVICES_KEY]
+    svc: Services = context.bot_data[SERVICES_KEY]
+    return svc

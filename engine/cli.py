@@ -4,30 +4,60 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 from pathlib import Path
 
 from engine.errors import EngineError
+from engine.options import (
+    DEFAULT_ITERATIONS,
+    DEFAULT_MAX_SIDE,
+    DEFAULT_STRENGTH,
+    DEFAULT_TV_WEIGHT,
+    INITS,
+    OPTIMIZERS,
+    PRECISIONS,
+    StylizeOptions,
+)
+from engine.types import Progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("content", type=Path, help="the photo to stylise")
     parser.add_argument("styles", type=Path, nargs="+", help="one or more style images (paintings)")
     parser.add_argument("-o", "--output", type=Path, help="where to write the result (default: CONTENT_styled.png)")
-    parser.add_argument("--size", type=int, default=512, help="longest side of the result in pixels (default 512)")
-    parser.add_argument("--iterations", type=int, default=None, help="optimiser iterations (default 200)")
     parser.add_argument(
-        "--strength", type=float, default=1.0,
-        help="style strength: β = strength × 0.02 with α = 1/(N·M) of conv4_2 (default 1.0; 2 = twice the style)",
+        "--size", type=int, default=DEFAULT_MAX_SIDE,
+        help=f"longest side of the result in pixels (default {DEFAULT_MAX_SIDE})",
+    )
+    parser.add_argument(
+        "--iterations", type=int, default=DEFAULT_ITERATIONS,
+        help=f"optimiser iterations (default {DEFAULT_ITERATIONS})",
+    )
+    parser.add_argument(
+        "--strength", type=float, default=DEFAULT_STRENGTH,
+        help=f"style strength: β = strength × 0.02 with α = 1/(N·M) of conv4_2 (default {DEFAULT_STRENGTH}; "
+        "2 = twice the style)",
     )
     parser.add_argument("--style-weights", type=_floats, default=None, help="blend weights, e.g. 0.7,0.3")
     parser.add_argument("--preserve-colors", action="store_true", help="keep the photo's colours")
     parser.add_argument("--style-scale", type=float, default=1.0, help="size of style features (default 1.0)")
-    parser.add_argument("--init", choices=("content", "noise"), default="content", help="starting image")
+    parser.add_argument("--init", choices=INITS, default="content", help="starting image")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same inputs + seed → same output)")
-    parser.add_argument("--tv-weight", type=float, default=None, help="total-variation (smoothness) weight")
-    parser.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
+    parser.add_argument(
+        "--tv-weight", type=float, default=DEFAULT_TV_WEIGHT,
+        help=f"total-variation (smoothness) weight (default {DEFAULT_TV_WEIGHT})",
+    )
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
     parser.add_argument("--no-multiscale", action="store_true", help="optimise at full size only")
+    parser.add_argument(
+        "--deterministic", action="store_true",
+        help="bit-identical results for the same inputs, seed and backend (may be slower on a GPU)",
+    )
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default="float32",
+        help="bfloat16 runs the convolutions in bfloat16 (faster on recent GPUs); losses stay float32",
+    )
     parser.add_argument(
         "--weights", default=None,
         help="imagenet (default; downloaded once), hed (offline), random (plumbing tests), or a path to .h5",
@@ -42,11 +72,28 @@ def _floats(raw: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {raw!r}") from exc
 
 
+def options_from(args: argparse.Namespace) -> StylizeOptions:
+    """The engine's options for the parsed command line (raises ValueError on a bad value)."""
+    return StylizeOptions(
+        max_side=args.size,
+        iterations=args.iterations,
+        strength=args.strength,
+        style_weights=tuple(args.style_weights) if args.style_weights is not None else None,
+        optimizer=args.optimizer,
+        preserve_colors=args.preserve_colors,
+        style_scale=args.style_scale,
+        init=args.init,
+        seed=args.seed,
+        tv_weight=args.tv_weight,
+        multiscale=not args.no_multiscale,
+        deterministic=args.deterministic,
+        precision=args.precision,
+    )
+
+
 def run(args: argparse.Namespace, *, default_weights: str = "imagenet") -> int:
     """Run one stylisation; one clear line on stderr and exit code 1 on bad input."""
     from tqdm import tqdm
-
-    from engine.transfer import DEFAULT_TV_WEIGHT, Stylizer
 
     weights = args.weights or default_weights
     if weights == "random":
@@ -55,24 +102,22 @@ def run(args: argparse.Namespace, *, default_weights: str = "imagenet") -> int:
     output = args.output or args.content.with_name(f"{args.content.stem}_styled.png")
     bar = tqdm(total=1, unit="it", disable=args.json or not sys.stderr.isatty(), dynamic_ncols=True)
 
-    def on_progress(p) -> None:  # type: ignore[no-untyped-def]
+    def on_progress(p: Progress) -> None:
         bar.total = p.total
         bar.n = p.iteration
         bar.set_postfix_str(f"{p.size[0]}×{p.size[1]} style={p.style_loss:.3g} content={p.content_loss:.3g}")
         bar.refresh()
 
     try:
+        options = options_from(args)
+        from engine import backend
         from engine.images import save_image
+        from engine.transfer import Stylizer
 
+        if options.deterministic:
+            backend.enable_determinism(options.seed)  # before the network loads: JAX reads its flag at start
         stylizer = Stylizer(weights=weights, seed=args.seed)
-        result = stylizer.stylize(
-            args.content, args.styles,
-            style_weights=args.style_weights, strength=args.strength, max_side=args.size,
-            iterations=args.iterations, optimizer=args.optimizer, preserve_colors=args.preserve_colors,
-            style_scale=args.style_scale, init=args.init, seed=args.seed,
-            tv_weight=DEFAULT_TV_WEIGHT if args.tv_weight is None else args.tv_weight,
-            multiscale=not args.no_multiscale, progress=on_progress,
-        )
+        result = stylizer.stylize(args.content, args.styles, options, progress=on_progress)
         save_image(result.image, output)
     except (EngineError, ValueError) as exc:
         bar.close()
@@ -96,6 +141,8 @@ def run(args: argparse.Namespace, *, default_weights: str = "imagenet") -> int:
         "weights": result.weights,
         "optimizer": result.optimizer,
         "size_fallbacks": result.size_fallbacks,
+        "precision": options.precision,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),  # Linux: KiB
     }
     if args.json:
         print(json.dumps(summary))

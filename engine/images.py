@@ -1,113 +1,89 @@
-"""Safe image input and output: decode, orient, convert, resize; VGG 'caffe' pre/post-processing."""
+"""The engine's picture work: decoding (through `imaging`, the one safe decoder), fitting to a size, thin paintings,
+VGG 'caffe' pre/post-processing, luminance and colour keeping, atomic saving."""
 
 from __future__ import annotations
 
 import io
+import math
 import os
-import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from engine.errors import BadImageError
+from imaging import MAX_PIXELS, BadPicture, decode, upright_rgb
+from imaging.files import write_atomically
 
 ImageSource = str | os.PathLike[str] | bytes | Image.Image
 
 # VGG 'caffe' preprocessing: BGR order, ImageNet mean subtracted, 0..255 scale.
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 
-# Refuse anything that would decode to more pixels than this (a decompression bomb).
-MAX_PIXELS = 64_000_000
-SIZE_STEP = 16
+# A painting's statistics need rows at every VGG level; conv5_1 sees the picture at 1/16 of its size.
+MAX_STYLE_ASPECT = 16.0  # a longer, thinner painting is cropped (its middle) to this shape
+MIN_STYLE_SHORT = 32  # …and further, so its short side is at least this at the size it is measured (2 rows at conv5_1)
 
 
-def load_image(source: ImageSource, *, max_side: int | None = None, what: str = "image") -> Image.Image:
-    """Decode an image into RGB with EXIF orientation applied, shrinking while decoding when possible.
+def load_image(
+    source: ImageSource, *, max_side: int | None = None, what: str = "image", draft_side: int | None = None
+) -> Image.Image:
+    """Decode an image into upright RGB, resized so its long side is `max_side` (when given). A JPEG is decoded at
+    a reduced scale when `max_side` (or `draft_side`) allows.
 
-    Any problem (not an image, empty, truncated, too many pixels) raises `BadImageError` with a message a
-    user can read.
+    Any problem (not an image, not an accepted format, empty, truncated, too many pixels) raises `BadImageError`
+    with a message a user can read.
     """
-    if isinstance(source, Image.Image):
-        image = source
-    else:
-        image = _open(source, what)
     try:
-        if max_side and image.format == "JPEG":
-            # JPEG can decode directly at 1/2, 1/4 or 1/8 scale: far less memory and time for big photos.
-            image.draft("RGB", (max_side, max_side))
-        image.load()
-        image = ImageOps.exif_transpose(image)
-        image = _to_rgb(image)
-    except BadImageError:
-        raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise BadImageError(f"The {what} could not be read (is the file complete?).") from exc
-    if image.width < 1 or image.height < 1:
-        raise BadImageError(f"The {what} is empty.")
+        if isinstance(source, Image.Image):
+            image = upright_rgb(source)
+        else:
+            image = decode(source, draft_side=max_side or draft_side).image
+    except BadPicture as exc:
+        raise BadImageError(_message(exc, what, source), reason=exc.reason) from exc
     if max_side:
         image = resize_to_side(image, max_side)
     return image
 
 
-def _open(source: str | os.PathLike[str] | bytes, what: str) -> Image.Image:
-    data: io.BytesIO | str | os.PathLike[str]
-    if isinstance(source, bytes):
-        data = io.BytesIO(source)
-    else:
-        if not os.path.exists(source):
-            raise BadImageError(f"The {what} file does not exist: {source}")
-        if os.path.getsize(source) == 0:
-            raise BadImageError(f"The {what} file is empty.")
-        data = source
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(data)
-            if image.width * image.height > MAX_PIXELS:
-                raise BadImageError(
-                    f"The {what} is too large ({image.width}×{image.height} pixels); "
-                    f"send one under {MAX_PIXELS // 1_000_000} megapixels."
-                )
-            return image
-    except BadImageError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise BadImageError(f"The {what} is too large to decode safely.") from exc
-    except UnidentifiedImageError as exc:
-        raise BadImageError(f"The {what} is not an image I can read (use JPEG, PNG or WebP).") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise BadImageError(f"The {what} could not be read (is the file complete?).") from exc
+def _message(exc: BadPicture, what: str, source: ImageSource) -> str:
+    size = f" ({exc.size[0]}×{exc.size[1]} pixels)" if exc.size else ""
+    if exc.reason == "missing":
+        where = os.fspath(source) if isinstance(source, str | os.PathLike) else ""
+        return f"The {what} file does not exist or can't be read: {where}"
+    if exc.reason == "empty":
+        return f"The {what} is empty."
+    if exc.reason == "unsupported":
+        return f"The {what} is not an image I can read (use JPEG, PNG, WebP, BMP, TIFF or GIF)."
+    if exc.reason == "too_large":
+        if exc.size:
+            return f"The {what} is too large{size}; send one under {MAX_PIXELS // 1_000_000} megapixels."
+        return f"The {what} is too large to decode safely."
+    if exc.reason == "too_small":
+        return f"The {what} is too small{size}."
+    return f"The {what} could not be read (is the file complete?)."
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode == "RGB":
+def load_style(source: ImageSource, side: int, *, what: str = "style image") -> Image.Image:
+    """A painting decoded like `load_image`, cropped by `fit_style` before it is resized to `side` (so a long thin
+    one keeps its rows)."""
+    return resize_to_side(fit_style(load_image(source, what=what, draft_side=side), side), side)
+
+
+def fit_style(image: Image.Image, side: int) -> Image.Image:
+    """A painting cropped (its middle) so it is at most MAX_STYLE_ASPECT long and, once its long side is `side`,
+    at least MIN_STYLE_SHORT pixels short (square when `side` is shorter than that): VGG then sees rows of it at
+    every level instead of a strip mirrored into a canvas."""
+    long, short = max(image.size), min(image.size)
+    aspect = min(MAX_STYLE_ASPECT, max(1.0, side / MIN_STYLE_SHORT))
+    if long <= short * aspect:
         return image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(image, dtype=np.float64)
-        peak = max(float(array.max()), 1.0)
-        return Image.fromarray((array / peak * 255).astype(np.uint8)).convert("RGB")
-    if image.mode == "P":
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
-
-
-def bucket_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """Scale so the long side is `max_side`; the short side snaps to a multiple of 16.
-
-    Snapping keeps the set of shapes small, so compiled functions are reused across requests.
-    """
-    scale = max_side / max(width, height)
-
-    def snap(side: int) -> int:
-        return max(SIZE_STEP, min(max_side, round(side * scale / SIZE_STEP) * SIZE_STEP))
-
-    return (max_side, snap(height)) if width >= height else (snap(width), max_side)
+    keep = max(short, math.floor(short * aspect))
+    if image.width >= image.height:
+        left = (image.width - keep) // 2
+        return image.crop((left, 0, left + keep, image.height))
+    top = (image.height - keep) // 2
+    return image.crop((0, top, image.width, top + keep))
 
 
 def resize_to_side(image: Image.Image, max_side: int) -> Image.Image:
@@ -147,15 +123,8 @@ def keep_colors(stylised: Image.Image, content: Image.Image) -> Image.Image:
 def save_image(image: Image.Image, path: str | os.PathLike[str], *, quality: int = 95) -> Path:
     """Write atomically (temporary file, then rename); the format follows the suffix."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-            image.save(handle, format=fmt, **options)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    out = io.BytesIO()
+    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    image.save(out, format=fmt, **options)
+    return write_atomically(path, out.getvalue())

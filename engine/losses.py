@@ -7,7 +7,7 @@ eagerly, inside `tf.function` and inside `jax.jit`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from keras import ops
@@ -37,16 +37,18 @@ def style_layer_loss(generated: Tensor, style: Tensor) -> Tensor:
 def gram_style_layer_loss(generated: Tensor, target_gram: Tensor) -> Tensor:
     """E_l from the generated feature maps and a precomputed target Gram A (what the optimiser uses)."""
     generated = ops.convert_to_tensor(generated, dtype="float32")
-    _, height, width, channels = generated.shape
-    n = float(channels)
-    m = float(height * width)
+    channels = generated.shape[-1]
     flat = ops.reshape(generated, (-1, channels))
+    n = float(channels)
+    m = ops.cast(ops.shape(flat)[0], "float32")  # read when run, so one traced TF loop serves every canvas size
     return _gram_distance(flat, ops.convert_to_tensor(target_gram, dtype="float32")) / (4.0 * n * n * m * m)
 
 
-@ops.custom_gradient
-def _gram_distance(flat: Tensor, target_gram: Tensor) -> tuple[Tensor, Any]:
-    """Σ (FᵀF − A)² for F of shape (M, C) and a symmetric A.
+GramGradient = Callable[..., tuple[Tensor, Tensor]]
+
+
+def _gram_distance_and_gradient(flat: Tensor, target_gram: Tensor) -> tuple[Tensor, GramGradient]:
+    """Σ (FᵀF − A)² for F of shape (M, C) and a symmetric A, with its gradient.
 
     Written by hand because the gradient, 4·F(G − A), is one matmul where autodiff of FᵀF spends two;
     the Gram matrices are most of what the losses add to the network's cost.
@@ -59,6 +61,9 @@ def _gram_distance(flat: Tensor, target_gram: Tensor) -> tuple[Tensor, Any]:
         return 4.0 * upstream * ops.matmul(flat, diff), ops.zeros_like(target_gram)
 
     return ops.sum(ops.square(diff)), grad
+
+
+_gram_distance: Callable[[Tensor, Tensor], Tensor] = ops.custom_gradient(_gram_distance_and_gradient)
 
 
 def style_loss(

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from engine.errors import WeightsUnavailableError
+from engine.options import Precision
 
 CONTENT_LAYER = "block4_conv2"  # conv4_2
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")  # convN_1
@@ -48,18 +49,23 @@ class FeatureNet:
         return tuple(FEATURE_LAYERS.index(name) for name in STYLE_LAYERS)
 
 
-def build_trunk(blocks: tuple[int, ...], *, name: str) -> keras.Model:
+# Keras dtype policies: "mixed_bfloat16" keeps the weights float32 and runs each layer in bfloat16.
+LAYER_DTYPES: dict[Precision, str] = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
+def build_trunk(blocks: tuple[int, ...], *, name: str, precision: Precision = "float32") -> keras.Model:
     """The VGG convolutional trunk up to conv5_1, with Keras's layer names, outputting FEATURE_LAYERS."""
+    dtype = LAYER_DTYPES[precision]
     inputs = keras.Input(shape=(None, None, 3), name="image")
     x = inputs
     outputs: dict[str, keras.KerasTensor] = {}
     filters = (64, 128, 256, 512, 512)
     for block, (convs, width) in enumerate(zip(blocks, filters, strict=True), start=1):
         if block > 1:
-            x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{block - 1}_pool")(x)
+            x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{block - 1}_pool", dtype=dtype)(x)
         for conv in range(1, convs + 1):
             layer_name = f"block{block}_conv{conv}"
-            x = keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=layer_name)(x)
+            x = keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=layer_name, dtype=dtype)(x)
             if layer_name in FEATURE_LAYERS:
                 outputs[layer_name] = x
             if layer_name == FEATURE_LAYERS[-1]:
@@ -69,6 +75,16 @@ def build_trunk(blocks: tuple[int, ...], *, name: str) -> keras.Model:
     model = keras.Model(inputs, [outputs[n] for n in FEATURE_LAYERS], name=name)
     model.trainable = False
     return model
+
+
+def in_precision(net: FeatureNet, precision: Precision) -> FeatureNet:
+    """The same network with its layers computing in `precision` (weights copied; float32 returns `net`)."""
+    if precision == "float32":
+        return net
+    blocks = VGG19_BLOCKS if net.architecture == "vgg19" else VGG16_BLOCKS
+    model = build_trunk(blocks, name=f"{net.model.name}_{precision}", precision=precision)
+    model.set_weights(net.model.get_weights())
+    return FeatureNet(model, net.weights, net.architecture)
 
 
 def load_feature_net(weights: str = "imagenet", *, seed: int = 0) -> FeatureNet:

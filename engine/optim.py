@@ -48,13 +48,13 @@ class Optimizer:
             return (x, zeros(n), zeros(n), step)
         m = self.history
         ones = ops.ones((), dtype="float32")
-        return (x, zeros(n), zeros(n), zeros(m, n), zeros(m, n), zeros(m, m), zeros(m, m), ones, step)
+        return (x, zeros(n), zeros(n), zeros(2 * m, n), zeros(m, m), zeros(m, m), ones, step)
 
     def update(self, state: State, grad: Tensor) -> State:
         """One iteration: `grad` is the gradient of the loss at state[0]."""
         if self.name == "adam":
             return _adam(state, grad, self.learning_rate)
-        return _lbfgs(state, grad)
+        return _lbfgs(state, grad, self.history)
 
 
 def _adam(state: State, grad: Tensor, lr: float) -> State:
@@ -70,8 +70,9 @@ def _adam(state: State, grad: Tensor, lr: float) -> State:
     return (x - ops.reshape(delta, ops.shape(x)), m, v, step)
 
 
-def _lbfgs(state: State, grad: Tensor) -> State:
-    x, x_prev, g_prev, s_hist, y_hist, sy, yy, h_diag, step = state
+def _lbfgs(state: State, grad: Tensor, m: int) -> State:
+    """One step with a history of `m` pairs (a Python int: traced loops may not know the buffers' shapes)."""
+    x, x_prev, g_prev, history, sy, yy, h_diag, step = state
     g = ops.reshape(grad, (-1,))
     x_flat = ops.reshape(x, (-1,))
     s = x_flat - x_prev
@@ -79,51 +80,68 @@ def _lbfgs(state: State, grad: Tensor) -> State:
     ys = ops.sum(y * s)
     push = ops.logical_and(step > 0, ys > 1e-10)
 
-    # Roll the newest pair in (oldest first) and update S·Yᵀ and Y·Yᵀ by one row and column each. A rejected
-    # pair (y·s ≤ 0, or the first step) goes in as zeros: an empty slot that changes nothing. That costs a slot
-    # on a rare rejection but spares selecting between two copies of the big history buffers every step.
+    # The history is a ring of m pairs, S in rows 0..m-1 and Y in rows m..2m-1 of one buffer: the newest pair
+    # overwrites the oldest slot in place (no copy of the big buffer), and one product of the whole buffer with
+    # [y, s, g] gives every dot product this step needs. A rejected pair (y·s ≤ 0, or the first step) goes in as
+    # zeros: an empty slot that changes nothing.
     keep = ops.cast(push, "float32")
     s = s * keep
     y = y * keep
-    s_hist = ops.concatenate([s_hist[1:], s[None]], axis=0)
-    y_hist = ops.concatenate([y_hist[1:], y[None]], axis=0)
-    sy = _roll_gram(sy, ops.matmul(s_hist, y), ops.matmul(y_hist, s))
-    yy_row = ops.matmul(y_hist, y)
-    yy = _roll_gram(yy, yy_row, yy_row)
+    slot = ops.mod(step, m)
+    history = ops.slice_update(history, (slot, 0), s[None])
+    history = ops.slice_update(history, (slot + m, 0), y[None])
+    products = ops.matmul(history, ops.stack([y, s, g], axis=1))  # (2m, 3)
+    s_dot_y, y_dot_y = products[:m, 0], products[m:, 0]  # s_i·y and y_i·y for every slot i
+    y_dot_s = products[m:, 1]  # s·y_j
+    sy = _set_row_and_column(sy, slot, m, row=y_dot_s, column=s_dot_y)
+    yy = _set_row_and_column(yy, slot, m, row=y_dot_y, column=y_dot_y)
     h_diag = ops.where(push, ys / ops.maximum(ops.sum(y * y), 1e-30), h_diag)
 
-    direction = _compact_inverse_hessian_times(g, s_hist, y_hist, sy, yy, h_diag)
+    # The compact form needs the pairs oldest first: reorder the small m-sized pieces, not the buffer.
+    oldest_first = ops.mod(slot + 1 + ops.arange(m), m)
+    weights = _compact_weights(
+        ops.take(products[:m, 2], oldest_first),  # Sᵀg
+        ops.take(products[m:, 2], oldest_first),  # Yᵀg
+        ops.take(ops.take(sy, oldest_first, axis=0), oldest_first, axis=1),
+        ops.take(ops.take(yy, oldest_first, axis=0), oldest_first, axis=1),
+        h_diag,
+        m,
+    )
+    by_slot = ops.take(weights, ops.concatenate([_slot_order(slot, m), _slot_order(slot, m) + m]))
+    direction = h_diag * g + ops.reshape(ops.matmul(by_slot[None, :], history), (-1,))
     first = ops.minimum(1.0, 1.0 / ops.maximum(ops.sum(ops.abs(g)), 1e-30))
     t = ops.where(step > 0, 1.0, first)
     x_new = x - ops.reshape(t * direction, ops.shape(x))
-    return (x_new, x_flat, g, s_hist, y_hist, sy, yy, h_diag, step + 1)
+    return (x_new, x_flat, g, history, sy, yy, h_diag, step + 1)
 
 
-def _roll_gram(matrix: Tensor, last_column: Tensor, last_row: Tensor) -> Tensor:
-    """Drop the oldest row and column of an m×m matrix and append the newest ones."""
-    kept = ops.concatenate([matrix[1:, 1:], last_column[:-1, None]], axis=1)
-    return ops.concatenate([kept, last_row[None, :]], axis=0)
+def _set_row_and_column(matrix: Tensor, index: Tensor, m: int, *, row: Tensor, column: Tensor) -> Tensor:
+    """The m×m matrix with row `index` replaced by `row` and column `index` by `column` (they agree where they
+    cross)."""
+    at = ops.one_hot(index, m, dtype="float32")
+    in_row, in_column = at[:, None], at[None, :]
+    kept = matrix * (1.0 - in_row) * (1.0 - in_column)
+    return kept + in_row * row[None, :] + (1.0 - in_row) * in_column * column[:, None]
 
 
-def _compact_inverse_hessian_times(
-    g: Tensor, s_hist: Tensor, y_hist: Tensor, sy: Tensor, yy: Tensor, gamma: Tensor
-) -> Tensor:
-    """H·g in the compact form of Byrd, Nocedal & Schnabel (1994), Nocedal & Wright eq. 7.24.
+def _slot_order(slot: Tensor, m: int) -> Tensor:
+    """For each ring slot, its place counting from the oldest pair (the inverse of the oldest-first order)."""
+    return ops.mod(ops.arange(m) - slot - 1, m)
+
+
+def _compact_weights(s_g: Tensor, y_g: Tensor, sy: Tensor, yy: Tensor, gamma: Tensor, m: int) -> Tensor:
+    """The 2m weights of [S; Y] in H·g = γg + [S; Y]ᵀ·weights (pairs oldest first), in the compact form of Byrd,
+    Nocedal & Schnabel (1994), Nocedal & Wright eq. 7.24.
 
     H = γI + [S γY] [[R⁻ᵀ(D + γYᵀY)R⁻¹, −R⁻ᵀ], [−R⁻¹, 0]] [Sᵀ; γYᵀ], with R the upper triangle of SᵀY and D
-    its diagonal. It equals the classic two-loop recursion but costs a handful of matrix-vector products
-    instead of 4m small vector operations, which matters on a GPU (fewer kernels) and on a CPU alike.
-    Empty history slots (all zeros) get a 1 on R's diagonal and then contribute nothing.
+    its diagonal. It equals the classic two-loop recursion but costs a few m×m solves instead of 4m vector
+    operations over the whole image, which matters on a GPU (fewer kernels) and on a CPU alike. Empty history
+    slots (all zeros) get a 1 on R's diagonal and then contribute nothing.
     """
-    m = sy.shape[0]
     diag = ops.diagonal(sy)
     empty = ops.cast(diag <= 0.0, "float32")
     r = ops.triu(sy) + ops.diag(empty)
-    u = ops.matmul(s_hist, g)[:, None]  # Sᵀg
-    w = gamma * ops.matmul(y_hist, g)[:, None]  # γYᵀg
-    r_inv_u = ops.solve_triangular(r, u, lower=False)
+    r_inv_u = ops.solve_triangular(r, s_g[:, None], lower=False)
     middle = ops.matmul(ops.diag(diag) + gamma * yy, r_inv_u)
-    p1 = ops.solve_triangular(ops.transpose(r), middle - w, lower=True)
-    p2 = -r_inv_u
-    combined = ops.matmul(ops.reshape(p1, (1, m)), s_hist) + gamma * ops.matmul(ops.reshape(p2, (1, m)), y_hist)
-    return gamma * g + ops.reshape(combined, (-1,))
+    p1 = ops.solve_triangular(ops.transpose(r), middle - gamma * y_g[:, None], lower=True)
+    return ops.concatenate([ops.reshape(p1, (m,)), -gamma * ops.reshape(r_inv_u, (m,))])

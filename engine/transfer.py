@@ -1,42 +1,44 @@
-"""`stylize(...)`: the one entry point that turns a content image and style images into a painting."""
+"""`Stylizer.stylize(...)`: the one entry point that turns a content image and style images into a painting."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 from PIL import Image
 
 from engine import backend, images
-from engine.errors import CancelledError, OutOfMemoryError
+from engine.backend import Runner, State, Targets, Tensor
+from engine.canvas import Canvas, Size, canvas_for
+from engine.errors import CancelledError, OutOfMemoryError, UnusablePictureError
 from engine.losses import content_loss, gram_matrix, gram_style_layer_loss
-from engine.network import FeatureNet, load_feature_net
+from engine.network import FeatureNet, in_precision, load_feature_net
 from engine.objective import objective
 from engine.optim import Optimizer
+from engine.options import DEFAULT_ITERATIONS, MIN_SIDE, OptimizerName, Precision, StylizeOptions
+from engine.pacing import Pacer
 from engine.types import CancelCheck, Progress, ProgressCallback, StylizeResult
 
-DEFAULT_ITERATIONS = 200
-DEFAULT_MAX_SIDE = 512
 STYLE_LAYER_WEIGHTS = (0.2, 0.2, 0.2, 0.2, 0.2)  # w_l for conv1_1 … conv5_1
 # Strength S sets β = S · BETA_PER_STRENGTH with α = 1/(N·M) of conv4_2, so the balance of content and
 # style does not drift with the image size (L_content grows with N·M, each E_l does not).
 BETA_PER_STRENGTH = 0.02
-DEFAULT_TV_WEIGHT = 0.02  # smoothness, on the same per-feature scale as α (a little TV cleans speckle)
 RANGE_WEIGHT = 10.0  # per pixel, on squared overshoot outside 0..255
+SEED_JITTER = 16.0  # how far (0..255 scale) a non-zero seed moves the photo the painting starts from
 MIN_STAGE_SIDE = 128
 COARSE_SHARE = 2 / 3
 OOM_SHRINK = 0.75
-MIN_SIDE = 32
 STYLE_CACHE_SIZE = 32
-TARGET_CHUNK_SECONDS = 0.5  # how often the loop comes back to the host (progress, cancel)
-MAX_CHUNK = 50
+# A longer, thinner photo would come out a few pixels short (and Telegram refuses photos over 20:1).
+MAX_CONTENT_ASPECT = 16.0
+UNUSABLE = "This picture can't be used: painting it went numerically wrong (the loss became infinite or NaN)."
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,24 @@ def stage_plan(max_side: int, iterations: int, multiscale: bool) -> list[Stage]:
     return [Stage(max_side // 2, coarse), Stage(max_side, iterations - coarse)]
 
 
+@dataclass(frozen=True)
+class WarmUp:
+    """What `Stylizer.warm_up` did: the canvas shapes it ran, the loops it traced, and how long it took."""
+
+    shapes: tuple[Size, ...]
+    traces: int
+    seconds: float
+
+
+@dataclass
+class _Tally:
+    """Counts for one `stylize` call."""
+
+    iterations: int = 0
+    loop_calls: int = 0  # compiled-loop calls, i.e. host round trips
+    started: float = field(default_factory=time.perf_counter)
+
+
 def _is_cancelled(cancel: CancelCheck | None) -> bool:
     if cancel is None:
         return False
@@ -66,206 +86,239 @@ def _is_cancelled(cancel: CancelCheck | None) -> bool:
 
 
 class Stylizer:
-    """Holds the network, the compiled loops and cached style targets; reuse one across requests."""
+    """Holds the network, the compiled loops and cached style targets; reuse one across requests.
+
+    Safe to share between threads: runs (and warm-up steps) take turns on the device.
+    """
 
     def __init__(self, *, weights: str = "imagenet", seed: int = 0) -> None:
+        self._backend = backend.current()
         self.net: FeatureNet = load_feature_net(weights, seed=seed)
         self.weights = weights
         self.backend_name = keras.backend.backend()
-        self._backend = backend.current()
-        self._runners: dict[str, Any] = {}
-        self._style_cache: OrderedDict[tuple[Any, ...], list[np.ndarray]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._nets: dict[Precision, FeatureNet] = {"float32": self.net}
+        self._runners: dict[tuple[OptimizerName, Precision], Runner] = {}
+        self._pace: dict[tuple[OptimizerName, Precision, Size], float] = {}  # seconds per iteration, measured
+        self._style_cache: OrderedDict[tuple[object, ...], list[np.ndarray]] = OrderedDict()
+        self._lock = threading.RLock()
 
-    def runner(self, optimizer: str, *, fresh: bool = False) -> Any:
+    def runner(self, optimizer: OptimizerName, precision: Precision = "float32", *, fresh: bool = False) -> Runner:
         """The compiled loop for `optimizer`, shared across requests; `fresh` traces a new one (benchmarks)."""
-        if fresh or optimizer not in self._runners:
-            opt = Optimizer(optimizer)  # refuses an unknown name
+        key = (optimizer, precision)
+        with self._lock:
+            if fresh or key not in self._runners:
+                if precision not in self._nets:
+                    self._nets[precision] = in_precision(self.net, precision)
+                net = self._nets[precision]
+                self._runners[key] = self._backend.new_runner(net.model, self._objective, Optimizer(optimizer))
+            return self._runners[key]
 
-            def loss(features, image, content, grams, coeffs):
-                return objective(
-                    features, image, content, grams, coeffs,
-                    content_index=self.net.content_index,
-                    style_indices=self.net.style_indices,
-                    layer_weights=STYLE_LAYER_WEIGHTS,
-                )
-
-            self._runners[optimizer] = self._backend.Runner(self.net.model, loss, opt)
-        return self._runners[optimizer]
+    def _objective(
+        self, features: Sequence[Tensor], image: Tensor, targets: Targets
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        return objective(
+            features, image, targets,
+            content_index=self.net.content_index, style_indices=self.net.style_indices,
+            layer_weights=STYLE_LAYER_WEIGHTS,
+        )
 
     def stylize(
         self,
         content: images.ImageSource,
         styles: Sequence[images.ImageSource],
+        options: StylizeOptions | None = None,
         *,
-        style_weights: Sequence[float] | None = None,
-        strength: float = 1.0,
-        max_side: int = DEFAULT_MAX_SIDE,
-        iterations: int | None = None,
-        optimizer: str = "lbfgs",
-        preserve_colors: bool = False,
-        style_scale: float = 1.0,
-        init: str = "content",
-        seed: int = 0,
-        tv_weight: float = DEFAULT_TV_WEIGHT,
-        multiscale: bool = True,
         progress: ProgressCallback | None = None,
-        progress_every: int | None = None,
         cancel: CancelCheck | None = None,
     ) -> StylizeResult:
-        """Stylise `content` with `styles`; see the README for what each option does."""
+        """Stylise `content` with `styles`; see `StylizeOptions` and the README for what each option does."""
+        options = options or StylizeOptions()
         if not styles:
             raise ValueError("at least one style image is needed")
-        weights = _normalise_weights(style_weights, len(styles))
-        if strength <= 0:
-            raise ValueError("strength must be positive")
-        if init not in ("content", "noise"):
-            raise ValueError("init must be 'content' or 'noise'")
-        iterations = DEFAULT_ITERATIONS if iterations is None else int(iterations)
+        weights = _normalise_weights(options.style_weights, len(styles))
+        if options.deterministic and self._backend.enable_determinism(options.seed):
+            with self._lock:
+                self._runners.clear()  # loops traced before op determinism was on would keep their kernels
         # Decode once, at most at the size we will ever need (the style may be scaled up).
-        content_img = images.load_image(content, max_side=max_side, what="content image")
-        style_side = max(MIN_SIDE, round(max_side * style_scale))
-        style_imgs = [images.load_image(s, max_side=style_side, what="style image") for s in styles]
-        runner = self.runner(optimizer)
+        content_img = images.load_image(content, max_side=options.max_side, what="content image")
+        if max(content_img.size) > MAX_CONTENT_ASPECT * min(content_img.size):
+            raise UnusablePictureError(
+                f"The content image is too long and thin to paint ({content_img.width}×{content_img.height} at "
+                f"{options.max_side} px); crop it to at most {MAX_CONTENT_ASPECT:g}:1."
+            )
+        style_side = max(MIN_SIDE, round(options.max_side * options.style_scale))
+        style_imgs = [images.load_style(s, style_side) for s in styles]
+        if options.preserve_colors:
+            work_content, work_styles = images.luminance(content_img), [images.luminance(s) for s in style_imgs]
+        else:
+            work_content, work_styles = content_img, style_imgs
 
-        side, fallbacks = max_side, 0
-        started = time.perf_counter()
+        side, fallbacks, started = options.max_side, 0, time.perf_counter()
         while True:
+            tally = _Tally(started=started)  # a retry at a smaller size starts counting again
             try:
                 with self._lock:
-                    image, evaluations, done = self._optimise(
-                        runner, content_img, style_imgs, weights,
-                        side=side, iterations=iterations, strength=strength, preserve_colors=preserve_colors,
-                        style_scale=style_scale, init=init, seed=seed, tv_weight=tv_weight,
-                        multiscale=multiscale, progress=progress, progress_every=progress_every,
-                        cancel=cancel, started=started,
-                    )
+                    canvas, painted = self._optimise(work_content, work_styles, weights, side, options, tally,
+                                                     progress, cancel)
                 break
             except Exception as exc:
                 if not self._backend.is_out_of_memory(exc):
                     raise
                 smaller = int(side * OOM_SHRINK)
                 if smaller < MIN_SIDE:
-                    raise OutOfMemoryError(
-                        f"Not enough device memory even at {side}px; try a smaller size."
-                    ) from exc
+                    raise OutOfMemoryError(f"Not enough device memory even at {side}px; try a smaller size.") from exc
                 side, fallbacks = smaller, fallbacks + 1
 
-        if preserve_colors:
+        with self._lock:
+            final_content, final_style = self._final_losses(painted, canvas, work_content, work_styles, weights,
+                                                            options)
+        if not (np.isfinite(final_content) and np.isfinite(final_style)):
+            raise UnusablePictureError(UNUSABLE)
+        image = canvas.crop(painted)
+        if options.preserve_colors:
             image = images.keep_colors(image, content_img)
-        final_content, final_style = self._final_losses(runner, image, content_img, style_imgs, weights,
-                                                        preserve_colors, style_scale)
         return StylizeResult(
             image=image,
-            iterations=done,
-            evaluations=evaluations,
-            seconds=time.perf_counter() - started,
+            iterations=tally.iterations,
+            evaluations=tally.iterations,  # one function evaluation per iteration
+            seconds=time.perf_counter() - tally.started,
             content_loss=final_content,
             style_loss=final_style,
             backend=self.backend_name,
             weights=self.weights,
-            optimizer=optimizer,
+            optimizer=options.optimizer,
             size_fallbacks=fallbacks,
-            extra={"max_side": side, "architecture": self.net.architecture},
+            extra={
+                "max_side": side, "architecture": self.net.architecture, "loop_calls": tally.loop_calls,
+                "canvas": canvas.size, "precision": options.precision,
+            },
         )
+
+    def warm_up(
+        self,
+        sizes: Iterable[Size],
+        *,
+        optimizers: Sequence[OptimizerName] = ("lbfgs",),
+        precision: Precision = "float32",
+        multiscale: bool = True,
+    ) -> WarmUp:
+        """Trace (TF) or compile (JAX) the loops for results of these (width, height) sizes, every stage of each.
+
+        One iteration per canvas shape and optimiser, on a blank picture. Call it from a background thread at
+        start: a request waits at most for the shape being warmed at that moment. On TensorFlow the loop is
+        traced once for every shape and each shape's first run sets up its kernels; on JAX each shape compiles.
+        """
+        started = time.perf_counter()
+        shapes: list[Size] = []
+        for width, height in sizes:
+            for stage in stage_plan(max(width, height), DEFAULT_ITERATIONS, multiscale):
+                shape = canvas_for(width, height, stage.side).size
+                if shape not in shapes:
+                    shapes.append(shape)
+        traces = 0
+        for name in optimizers:
+            runner = self.runner(name, precision)
+            for width, height in shapes:
+                with self._lock:
+                    before = runner.traces
+                    blank = np.zeros((1, height, width, 3), np.float32)  # the ImageNet mean colour
+                    feats = runner.features(blank)
+                    grams = tuple(np.zeros((feats[i].shape[-1],) * 2, np.float32) for i in self.net.style_indices)
+                    targets = Targets(feats[self.net.content_index], grams, np.ones(4, np.float32))
+                    runner.run(runner.init(blank), 1, runner.to_device(targets))
+                    traces += runner.traces - before
+        return WarmUp(tuple(shapes), traces, time.perf_counter() - started)
 
     def _optimise(
-        self, runner: Any, content_img: Image.Image, style_imgs: list[Image.Image], weights: list[float], *,
-        side: int, iterations: int, strength: float, preserve_colors: bool, style_scale: float, init: str,
-        seed: int, tv_weight: float, multiscale: bool, progress: ProgressCallback | None,
-        progress_every: int | None, cancel: CancelCheck | None, started: float,
-    ) -> tuple[Image.Image, int, int]:
-        stages = stage_plan(side, iterations, multiscale)
-        if preserve_colors:
-            content_img = images.luminance(content_img)
-            style_imgs = [images.luminance(s) for s in style_imgs]
-        current: Image.Image | None = None
-        done = evaluations = 0
-        out_size = images.bucket_size(*content_img.size, side)
+        self, content_img: Image.Image, style_imgs: list[Image.Image], weights: list[float], side: int,
+        options: StylizeOptions, tally: _Tally, progress: ProgressCallback | None, cancel: CancelCheck | None,
+    ) -> tuple[Canvas, Image.Image]:
+        """Paint on each stage's canvas in turn; returns the last canvas and the painted canvas picture."""
+        runner = self.runner(options.optimizer, options.precision)
+        stages = stage_plan(side, options.iterations, options.multiscale)
+        output = canvas_for(*content_img.size, side).output
+        previous: tuple[Canvas, Image.Image] | None = None
         for index, stage in enumerate(stages):
-            size = images.bucket_size(*content_img.size, stage.side)
-            content_arr, targets = self.targets(
-                runner, content_img, style_imgs, weights, size=size, strength=strength, tv_weight=tv_weight,
-                style_scale=style_scale,
-            )
-            targets = runner.to_device(targets)
-            if current is not None:
-                start = images.to_caffe(current.resize(size, Image.Resampling.BICUBIC))
-            elif init == "noise":
-                rng = np.random.default_rng(seed)
-                start = rng.normal(0.0, 20.0, content_arr.shape).astype(np.float32)
+            canvas = canvas_for(*content_img.size, stage.side)
+            content_arr = images.to_caffe(canvas.place(content_img))
+            targets = runner.to_device(self.targets(content_arr, style_imgs, weights, options))
+            if previous is not None:
+                start = images.to_caffe(canvas.place(previous[0].crop(previous[1]), Image.Resampling.BICUBIC))
+            elif options.init == "noise":
+                start = np.random.default_rng(options.seed).normal(0.0, 20.0, content_arr.shape).astype(np.float32)
+            elif options.seed:
+                # Another version of the same picture: the photo, lightly jittered by the seed, leads the
+                # optimiser to another painting of it (seed 0 starts from the photo itself).
+                jitter = np.random.default_rng(options.seed).normal(0.0, SEED_JITTER, content_arr.shape)
+                start = content_arr + jitter.astype(np.float32)
             else:
                 start = content_arr
+            key = (options.optimizer, options.precision, canvas.size)
+            pacer = Pacer(options.chunk_seconds, self._pace.get(key))
             state = runner.init(start)
-            stage_done = 0
-            chunk = progress_every or 1
-            while stage_done < stage.iterations:
+            done = 0
+            while done < stage.iterations:
                 if _is_cancelled(cancel):
                     raise CancelledError("Cancelled.")
-                steps = min(chunk, stage.iterations - stage_done)
-                t0 = time.perf_counter()
-                state, metrics = runner.run(state, steps, *targets)
-                took = time.perf_counter() - t0
-                stage_done += steps
+                steps = pacer.next_chunk(stage.iterations - done)
+                began = time.perf_counter()
+                state, metrics = runner.run(state, steps, targets)
+                pacer.record(steps, time.perf_counter() - began)
                 done += steps
-                evaluations += steps
-                if progress_every is None and stage_done > steps:  # adapt after the compiling first call
-                    chunk = int(np.clip(TARGET_CHUNK_SECONDS * steps / max(took, 1e-6), 1, MAX_CHUNK))
-                elif progress_every is None:
-                    chunk = min(MAX_CHUNK, 2 * chunk)
+                tally.iterations += steps
+                tally.loop_calls += 1
                 if not np.all(np.isfinite(metrics)):
-                    raise FloatingPointError("the optimisation diverged (non-finite loss)")
+                    raise UnusablePictureError(UNUSABLE)
                 if progress is not None:
-                    snapshot = state
+                    progress(self._progress(runner, state, metrics, canvas, output, tally, options, index, len(stages)))
+            if pacer.seconds_per_iteration is not None:
+                self._pace[key] = pacer.seconds_per_iteration
+            previous = (canvas, images.from_caffe(runner.image(state)))
+        assert previous is not None
+        return previous
 
-                    def preview(snapshot: Any = snapshot, size: tuple[int, int] = out_size) -> Image.Image:
-                        image = images.from_caffe(runner.image(snapshot))
-                        return image.resize(size, Image.Resampling.BICUBIC) if image.size != size else image
+    def _progress(
+        self, runner: Runner, state: State, metrics: np.ndarray, canvas: Canvas, output: Size, tally: _Tally,
+        options: StylizeOptions, stage: int, stages: int,
+    ) -> Progress:
+        def preview() -> Image.Image:
+            picture = canvas.crop(images.from_caffe(runner.image(state)))
+            return picture.resize(output, Image.Resampling.BICUBIC) if picture.size != output else picture
 
-                    progress(Progress(
-                        iteration=done, total=iterations, content_loss=float(metrics[1]),
-                        style_loss=float(metrics[2]), total_loss=float(metrics[0]),
-                        elapsed=time.perf_counter() - started, evaluations=evaluations,
-                        scale=index, scales=len(stages), size=size, _preview=preview,
-                    ))
-            current = images.from_caffe(runner.image(state))
-        assert current is not None
-        return current, evaluations, done
+        return Progress(
+            iteration=tally.iterations, total=options.iterations, content_loss=float(metrics[1]),
+            style_loss=float(metrics[2]), total_loss=float(metrics[0]),
+            elapsed=time.perf_counter() - tally.started, evaluations=tally.iterations,
+            scale=stage, scales=stages, size=canvas.size, _preview=preview,
+        )
 
     def targets(
-        self, runner: Any, content_img: Image.Image, style_imgs: list[Image.Image], weights: list[float], *,
-        size: tuple[int, int], strength: float, tv_weight: float, style_scale: float,
-    ) -> tuple[np.ndarray, tuple[Any, list[np.ndarray], np.ndarray]]:
-        """The content image at `size` and the objective's inputs: (P, [A_l], [α, β, tv, range])."""
-        content_arr = images.to_caffe(content_img.resize(size, Image.Resampling.LANCZOS))
-        feats = runner.features(content_arr)
+        self, content: np.ndarray, style_imgs: Sequence[Image.Image], weights: Sequence[float], options: StylizeOptions,
+    ) -> Targets:
+        """The objective's inputs for a (1, H, W, 3) caffe-space content canvas: P, blended A_l, [α, β, tv, range]."""
+        runner = self.runner(options.optimizer, options.precision)
+        feats = runner.features(content)
         content_target = feats[self.net.content_index]
         n_m = float(np.prod(content_target.shape[1:]))
-        grams = self._style_targets(runner, style_imgs, weights, max(size), style_scale, feats)
-        pixels = float(content_arr.size)
+        grams = self._style_targets(runner, style_imgs, weights, max(content.shape[1:3]), options, feats)
         coeffs = np.array(
-            [1.0 / n_m, strength * BETA_PER_STRENGTH, tv_weight / n_m, RANGE_WEIGHT / pixels], np.float32
+            [1.0 / n_m, options.strength * BETA_PER_STRENGTH, options.tv_weight / n_m, RANGE_WEIGHT / content.size],
+            np.float32,
         )
-        return content_arr, (content_target, grams, coeffs)
+        return Targets(content_target, tuple(grams), coeffs)
 
     def _style_targets(
-        self, runner: Any, style_imgs: list[Image.Image], weights: list[float], side: int, style_scale: float,
-        content_feats: list[Any],
+        self, runner: Runner, style_imgs: Sequence[Image.Image], weights: Sequence[float], side: int,
+        options: StylizeOptions, content_feats: list[Tensor],
     ) -> list[np.ndarray]:
         """Blended target Grams A for this stage, scaled to the generated image's M = H·W."""
         blended: list[np.ndarray] | None = None
         for style, weight in zip(style_imgs, weights, strict=True):
-            style_side = max(MIN_SIDE // 2, round(side * style_scale))
-            key = (_fingerprint(style), style_side, self.net.weights)
+            style_side = max(MIN_SIDE // 2, round(side * options.style_scale))
+            key = (_fingerprint(style), style_side, self.net.weights, options.precision)
             grams = self._style_cache.get(key)
             if grams is None:
-                arr = images.to_caffe(images.resize_to_side(style, style_side))
-                feats = runner.features(arr)
-                grams = [
-                    np.asarray(keras.ops.convert_to_numpy(gram_matrix(feats[i])))
-                    / float(feats[i].shape[1] * feats[i].shape[2])
-                    for i in self.net.style_indices
-                ]
+                grams = self._per_position_grams(runner, style, style_side)
                 self._style_cache[key] = grams
                 while len(self._style_cache) > STYLE_CACHE_SIZE:
                     self._style_cache.popitem(last=False)
@@ -280,17 +333,29 @@ class Stylizer:
             for g, i in zip(blended, self.net.style_indices, strict=True)
         ]
 
+    def _per_position_grams(self, runner: Runner, style: Image.Image, side: int) -> list[np.ndarray]:
+        # Cropped when long and thin, so every VGG level sees rows of it (conv5_1 sees it at 1/16 of its size).
+        style = images.fit_style(style, side)
+        # On a canvas too: its statistics are the painting's (mirroring adds none), and JAX compiles fewer shapes.
+        arr = images.to_caffe(canvas_for(*style.size, side).place(style))
+        feats = runner.features(arr)
+        return [
+            np.asarray(keras.ops.convert_to_numpy(gram_matrix(feats[i]))) / float(feats[i].shape[1] * feats[i].shape[2])
+            for i in self.net.style_indices
+        ]
+
     def _final_losses(
-        self, runner: Any, image: Image.Image, content_img: Image.Image, style_imgs: list[Image.Image],
-        weights: list[float], preserve_colors: bool, style_scale: float,
+        self, painted: Image.Image, canvas: Canvas, content_img: Image.Image, style_imgs: list[Image.Image],
+        weights: list[float], options: StylizeOptions,
     ) -> tuple[float, float]:
-        """L_content and L_style of the delivered picture (one forward pass)."""
-        if preserve_colors:
-            content_img, style_imgs = images.luminance(content_img), [images.luminance(s) for s in style_imgs]
-            image = images.luminance(image)
-        feats = runner.features(images.to_caffe(image))
-        target = runner.features(images.to_caffe(content_img.resize(image.size, Image.Resampling.LANCZOS)))
-        grams = self._style_targets(runner, style_imgs, weights, max(image.size), style_scale, feats)
+        """L_content and L_style of the painted canvas as delivered (rounded to 8 bits), with float32 features."""
+        measure = dataclasses.replace(options, precision="float32")
+        runner = self.runner(measure.optimizer, measure.precision)
+        if options.preserve_colors:
+            painted = images.luminance(painted)
+        feats = runner.features(images.to_caffe(painted))
+        target = runner.features(images.to_caffe(canvas.place(content_img)))
+        grams = self._style_targets(runner, style_imgs, weights, max(canvas.size), measure, feats)
         l_content = float(content_loss(feats[self.net.content_index], target[self.net.content_index]))
         l_style = sum(
             w * float(gram_style_layer_loss(feats[i], a))
@@ -304,27 +369,9 @@ def _normalise_weights(style_weights: Sequence[float] | None, count: int) -> lis
         return [1.0 / count] * count
     if len(style_weights) != count:
         raise ValueError(f"got {len(style_weights)} style weights for {count} style images")
-    if any(w < 0 for w in style_weights) or sum(style_weights) <= 0:
-        raise ValueError("style weights must be non-negative and not all zero")
     total = float(sum(style_weights))
     return [w / total for w in style_weights]
 
 
 def _fingerprint(image: Image.Image) -> str:
     return hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest() + f"{image.size}"
-
-
-_default: dict[str, Stylizer] = {}
-
-
-def stylize(
-    content: images.ImageSource,
-    styles: Sequence[images.ImageSource],
-    *,
-    weights: str = "imagenet",
-    **options: Any,
-) -> StylizeResult:
-    """Stylise with a process-wide `Stylizer` for `weights` (loaded once, reused)."""
-    if weights not in _default:
-        _default[weights] = Stylizer(weights=weights)
-    return _default[weights].stylize(content, styles, **options)

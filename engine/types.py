@@ -26,13 +26,7 @@ class Progress:
     scale: int  # index of the current multi-scale stage, 0-based
     scales: int
     size: tuple[int, int]  # (width, height) of the current stage
-    _preview: Callable[[], Image.Image] = field(
-        repr=False, compare=False, default=lambda: Image.new("RGB", (1, 1))
-    )
-
-    @property
-    def fraction(self) -> float:
-        return self.iteration / self.total if self.total else 1.0
+    _preview: Callable[[], Image.Image] = field(repr=False, compare=False, default=lambda: Image.new("RGB", (1, 1)))
 
     @property
     def eta(self) -> float | None:

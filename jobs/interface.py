@@ -1,22 +1,22 @@
-"""The two narrow interfaces of the job system: the bot's side and the workers' side.
+"""The narrow interfaces of the job system: the bot's side and the workers' side.
 
-Nothing else crosses between the bot and the engine. The embedded default implements both on one SQLite
-file (`jobs.store.SqliteJobStore` for the bot, `jobs.worker_store.SqliteWorkerQueue` for worker processes);
-a distributed queue can replace the worker side without the bot noticing.
+Nothing else crosses between the bot and the engine. `jobs.stores.open_stores` gives the bot's side on SQLite
+or Postgres; `jobs.worker_store.WorkerStore` is the workers' side; pictures go through `jobs.storage.Storage`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Protocol
 
 from jobs.models import (
-    ClaimedJob,
+    Delivery,
     EnqueueResult,
     ErrorCode,
     JobOutcome,
+    JobState,
     JobStatus,
     NewJob,
+    PendingPhoto,
     Preset,
     QueueStats,
     UserSettings,
@@ -35,7 +35,7 @@ class BotQueue(Protocol):
         ...
 
     async def active(self) -> list[JobStatus]:
-        """Queued and running jobs, oldest first (for refreshing status messages)."""
+        """Queued and running jobs in the order they run (for refreshing status messages)."""
         ...
 
     async def cancel(self, job_id: int) -> bool:
@@ -62,25 +62,41 @@ class BotQueue(Protocol):
         """The user's queued and running jobs."""
         ...
 
+    async def count_waiting(self) -> int:
+        """Queued jobs of all users."""
+        ...
+
     async def count_today(self, user_id: int) -> int:
-        """Jobs the user created in the last 24 hours."""
+        """Jobs the user created in the last 24 hours (kept through /forget)."""
         ...
 
     async def forget_user(self, user_id: int) -> int:
-        """Delete the user's jobs, requests, settings and image files; returns the number of jobs removed."""
+        """Delete the user's jobs, requests, settings and pictures; returns the number of jobs removed."""
         ...
 
     async def stats(self) -> QueueStats:
         """Queue length, jobs today, median time (for admins)."""
         ...
 
+    async def live_workers(self, max_age_s: float) -> int:
+        """Workers that reported within max_age_s, on any machine."""
+        ...
+
+    async def running_jobs(self) -> list[JobStatus]:
+        """Every running job in full (for the delivery loop: a handful, one per worker)."""
+        ...
+
+    async def queued_after(self, after_id: int, limit: int = 1000) -> list[tuple[int, JobStatus]]:
+        """(turn, job) of up to `limit` queued jobs with an id above after_id, by id; positions are left 0."""
+        ...
+
+    async def queued_keys(self) -> list[tuple[int, int]]:
+        """(turn, id) of every queued job, in the order they run (cheap: read from an index)."""
+        ...
+
 
 class WorkerQueue(Protocol):
-    """What a worker process may do with jobs (synchronous: a worker is a plain process)."""
-
-    def claim(self, worker_id: str) -> ClaimedJob | None:
-        """Atomically take the next job (FIFO, one running job per user), re-queueing expired leases first."""
-        ...
+    """What a worker process may do with a job it runs (synchronous: a worker is a plain process)."""
 
     def heartbeat(
         self,
@@ -90,7 +106,7 @@ class WorkerQueue(Protocol):
         iteration: int,
         total: int,
         eta_s: float | None = None,
-        preview_path: Path | None = None,
+        preview_key: str | None = None,
     ) -> bool:
         """Extend the lease and record progress; False when the job was cancelled or the lease was lost."""
         ...
@@ -99,16 +115,26 @@ class WorkerQueue(Protocol):
         """Mark the job done with its result."""
         ...
 
-    def fail(self, job_id: int, worker_id: str, code: ErrorCode, message: str, *, retry: bool = False) -> None:
-        """Record a failure: a stable code, a message for the user; retry re-queues if attempts remain."""
+    def fail(
+        self, job_id: int, worker_id: str, code: ErrorCode, details: str = "", *, retry: bool = False
+    ) -> JobState | None:
+        """Record a failure by its code; retry queues it again while attempts remain; returns the new state."""
+        ...
+
+    def delay(self, job_id: int, worker_id: str, code: ErrorCode, details: str = "") -> float | None:
+        """Put the job back to run again after a back-off (e.g. its result could not be stored); the wait, or None."""
         ...
 
     def mark_cancelled(self, job_id: int, worker_id: str) -> None:
         """Record that a running job stopped because its cancel was requested."""
         ...
 
-    def release(self, job_id: int, worker_id: str) -> None:
+    def release(self, job_id: int, worker_id: str) -> JobState | None:
         """Hand a running job back to the queue (the worker is shutting down); the attempt does not count."""
+        ...
+
+    def worker_seen(self, worker_id: str, job_id: int | None = None) -> None:
+        """Record that this worker is alive (and which job it paints)."""
         ...
 
 
@@ -123,8 +149,20 @@ class PresetStore(Protocol):
         """The chat's preset of that name, else the global one (names are case-insensitive)."""
         ...
 
-    async def add(self, name: str, image_path: Path, *, chat_id: int | None, added_by: int) -> Preset:
-        """Save (or replace) a preset; chat_id None makes it global."""
+    async def add(self, name: str, data: bytes, suffix: str, *, chat_id: int | None, added_by: int | None) -> Preset:
+        """Store the picture and save (or replace) a preset; chat_id None makes it global."""
+        ...
+
+    async def count(self, chat_id: int) -> int:
+        """How many presets this chat saved for itself."""
+        ...
+
+    async def delete(self, name: str, chat_id: int) -> bool:
+        """Delete this chat's preset of that name; False when it has none."""
+        ...
+
+    async def delete_chat(self, chat_id: int) -> int:
+        """Delete every preset this chat saved; returns how many."""
         ...
 
 
@@ -138,3 +176,29 @@ class SettingsStore(Protocol):
     async def update(self, user_id: int, **changes: object) -> UserSettings:
         """Change some fields and return the new settings."""
         ...
+
+
+class ChatStateStore(Protocol):
+    """The bot's chat state: a photo waiting for its style, and the log of delivered outcomes."""
+
+    async def get_pending(self, chat_id: int, user_id: int, max_age_s: float) -> PendingPhoto | None: ...
+
+    async def set_pending(self, chat_id: int, user_id: int, image_key: str, message_id: int) -> None: ...
+
+    async def mark_pending_used(self, chat_id: int, user_id: int) -> None: ...
+
+    async def clear_pending(self, chat_id: int, user_id: int) -> bool: ...
+
+    async def delivery(self, job_id: int) -> Delivery | None: ...
+
+    async def record_delivery(
+        self, job_id: int, chat_id: int, user_id: int, message_id: int | None, file_id: str | None, caption: str
+    ) -> None: ...
+
+    async def recent_results(self, user_id: int, limit: int = 20) -> list[Delivery]: ...
+
+    async def choose_style(self, chat_id: int, user_id: int, preset: str) -> None: ...
+
+    async def take_chosen_style(self, chat_id: int, user_id: int, max_age_s: float) -> str | None: ...
+
+    async def forget_user(self, user_id: int) -> None: ...

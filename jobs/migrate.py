@@ -1,4 +1,9 @@
-"""Schema migrations: numbered SQL files applied in order, each in its own transaction."""
+"""Schema migrations: numbered SQL files applied in order, each in its own transaction, on SQLite or Postgres.
+
+The files are the `migrations` package's `sqlite/` or `postgresql/` folder (STYLEBOT_MIGRATIONS_DIR may name a
+folder holding those two instead). On Postgres the runner also installs procrastinate's schema, the queue's
+tables, from the procrastinate package itself.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +16,28 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.db import connect, write_transaction
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+import migrations
+from jobs.database import POSTGRES, SyncDatabase, statement
 from stylebot.config import Settings
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+MIGRATIONS_DIR_ENV = "STYLEBOT_MIGRATIONS_DIR"
+# Any fixed number: every process that migrates a Postgres database takes this lock first.
+ADVISORY_LOCK_ID = 7_172_024_015
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
     name       TEXT NOT NULL,
-    applied_at REAL NOT NULL
+    applied_at DOUBLE PRECISION NOT NULL
 )
 """
-CURRENT_VERSION = "SELECT ifnull(max(version), 0) FROM schema_migrations"
-RECORD = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"
+CURRENT_VERSION = "SELECT coalesce(max(version), 0) FROM schema_migrations"
+RECORD = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (:version, :name, :now)"
+HAS_PROCRASTINATE = "SELECT to_regclass('procrastinate_jobs') IS NOT NULL"
 
 
 class MigrationError(Exception):
@@ -38,14 +51,19 @@ class Migration:
     path: Path
 
 
-def migrations_dir() -> Path:
-    """The bundled `migrations/` folder, or STYLEBOT_MIGRATIONS_DIR."""
-    override = os.environ.get("STYLEBOT_MIGRATIONS_DIR", "").strip()
-    return Path(override) if override else Path(__file__).resolve().parents[1] / "migrations"
+def migrations_dir(dialect: str) -> Path:
+    """The migrations of `dialect` (the installed package's, or those under STYLEBOT_MIGRATIONS_DIR)."""
+    override = os.environ.get(MIGRATIONS_DIR_ENV, "").strip()
+    return Path(override) / dialect if override else migrations.folder(dialect)
 
 
 def discover(folder: Path) -> list[Migration]:
-    """The migration files in version order; other files are ignored, a duplicate version is an error."""
+    """The migration files in version order; other files are ignored. A missing or empty folder is an error."""
+    if not folder.is_dir():
+        raise MigrationError(
+            f"the migrations folder {folder} does not exist; reinstall stylebot, or point {MIGRATIONS_DIR_ENV} "
+            "at the folder that holds sqlite/ and postgresql/"
+        )
     found: dict[int, Migration] = {}
     for path in sorted(folder.glob("*.sql")):
         match = MIGRATION_NAME.match(path.name)
@@ -55,6 +73,8 @@ def discover(folder: Path) -> list[Migration]:
         if version in found:
             raise MigrationError(f"two migrations have version {version}: {found[version].name}, {path.name}")
         found[version] = Migration(version, path.name, path)
+    if not found:
+        raise MigrationError(f"the migrations folder {folder} holds no NNNN_name.sql file")
     return [found[v] for v in sorted(found)]
 
 
@@ -77,64 +97,87 @@ def _only_comments(text: str) -> bool:
     return all(not line or line.startswith("--") for line in lines)
 
 
-def current_version(conn: sqlite3.Connection) -> int:
-    conn.execute(CREATE_TABLE)
-    return int(conn.execute(CURRENT_VERSION).fetchone()[0])
-
-
-def apply_migrations(db_path: Path, *, folder: Path | None = None) -> list[str]:
-    """Bring the database up to date; returns the names applied (empty when it already was)."""
-    available = discover(folder or migrations_dir())
-    latest = available[-1].version if available else 0
-    conn = connect(db_path)
+def apply_migrations(url: str, *, folder: Path | None = None) -> list[str]:
+    """Bring the database at `url` up to date; returns the names of the migrations applied."""
+    database = SyncDatabase(url)
     try:
-        version = current_version(conn)
+        available = discover(folder or migrations_dir(database.dialect))
+        applied = [m.name for m in available if _apply_one(database, m, available[-1].version)]
+        if database.dialect == POSTGRES:
+            _install_procrastinate(database)
+        return applied
+    except SQLAlchemyError as exc:
+        raise MigrationError(f"the database could not be migrated: {exc}") from exc
+    finally:
+        database.close()
+
+
+def _current_version(conn: Connection) -> int:
+    conn.exec_driver_sql(CREATE_TABLE)
+    return int(conn.exec_driver_sql(CURRENT_VERSION).scalar_one())
+
+
+def _lock(conn: Connection) -> None:
+    """Serialise migrating processes (SQLite: BEGIN IMMEDIATE already holds the write lock)."""
+    if conn.dialect.name == POSTGRES:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_ID})")
+
+
+def _apply_one(database: SyncDatabase, migration: Migration, latest: int) -> bool:
+    """Apply one migration in its own transaction; False when it (or a newer schema) is already there."""
+    with database.transaction() as conn:
+        _lock(conn)
+        # Read under the lock: the bot and the workers may all start at once.
+        version = _current_version(conn)
         if version > latest:
             raise MigrationError(
-                f"the database {db_path} is at schema version {version}, newer than this code knows "
-                f"(up to {latest}); run a newer stylebot or restore a matching backup"
+                f"the database is at schema version {version}, newer than this code knows (up to {latest}); "
+                "run a newer stylebot or restore a matching backup"
             )
-        applied: list[str] = []
-        for migration in available:
-            if migration.version > version and _apply_one(conn, migration, db_path):
-                applied.append(migration.name)
-        return applied
-    finally:
-        conn.close()
-
-
-def _apply_one(conn: sqlite3.Connection, migration: Migration, db_path: Path) -> bool:
-    """Apply one migration in its own transaction; False when another process got there first."""
-    statements = split_statements(migration.path.read_text(encoding="utf-8"))
-    try:
-        with write_transaction(conn):
-            # Re-read under the write lock: the bot and the workers may all start at once.
-            version = current_version(conn)
-            if version >= migration.version:
-                return False
-            for statement in statements:
-                conn.execute(statement)
-            conn.execute(RECORD, (migration.version, migration.name, time.time()))
-    except sqlite3.Error as exc:
-        raise MigrationError(
-            f"migration {migration.name} failed ({exc}); {db_path} was left at version {current_version(conn)}"
-        ) from exc
+        if version >= migration.version:
+            return False
+        script = migration.path.read_text(encoding="utf-8")
+        try:
+            _run_script(conn, script)
+        except SQLAlchemyError as exc:
+            raise MigrationError(f"migration {migration.name} failed ({exc}); the database stays at {version}") from exc
+        conn.execute(statement(RECORD), {"version": migration.version, "name": migration.name, "now": time.time()})
     return True
+
+
+def _run_script(conn: Connection, script: str) -> None:
+    if conn.dialect.name == POSTGRES:
+        # psycopg runs a parameterless multi-statement script in one round trip (dollar-quoted bodies and all).
+        conn.connection.driver_connection.execute(script)  # type: ignore[union-attr]
+        return
+    for sql in split_statements(script):
+        conn.exec_driver_sql(sql)
+
+
+def _install_procrastinate(database: SyncDatabase) -> None:
+    """Create procrastinate's tables and functions once (its schema ships inside the procrastinate package)."""
+    from procrastinate.schema import SchemaManager
+
+    with database.transaction() as conn:
+        _lock(conn)
+        if conn.exec_driver_sql(HAS_PROCRASTINATE).scalar_one():
+            return
+        conn.connection.driver_connection.execute(SchemaManager.get_schema())  # type: ignore[union-attr]
 
 
 def main(argv: list[str] | None = None) -> int:
     """`stylebot migrate`: apply pending migrations and say what was done."""
     parser = argparse.ArgumentParser(prog="stylebot migrate", description=main.__doc__)
-    parser.add_argument("--db", type=Path, help="database file (default: in $STYLEBOT_DATA_DIR)")
+    parser.add_argument("--database-url", help="default: $STYLEBOT_DATABASE_URL, else the SQLite file in the data dir")
     args = parser.parse_args(argv)
-    db_path: Path = args.db or Settings.from_env().db_path
+    url: str = args.database_url or Settings.from_env().database
     try:
-        applied = apply_migrations(db_path)
+        applied = apply_migrations(url)
     except MigrationError as exc:
         print(f"stylebot migrate: {exc}", file=sys.stderr)
         return 1
     if not applied:
-        print(f"database is up to date ({db_path})")
+        print("the database is up to date")
     for name in applied:
         print(f"applied {name}")
     return 0

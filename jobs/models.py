@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 
@@ -26,23 +25,37 @@ class ErrorCode(StrEnum):
     """Stable failure reasons; each job that fails records one of these."""
 
     BAD_IMAGE = "bad_image"
+    UNUSABLE_PICTURE = "unusable_picture"  # it decodes, but can't be painted (a non-finite loss, far too thin)
     OUT_OF_MEMORY = "out_of_memory"
     TIME_LIMIT = "time_limit"
     WORKER_LOST = "worker_lost"
     INTERNAL = "internal"
+    STORAGE_FULL = "storage_full"  # not a failure: the job waits and runs again (see WorkerStore.delay)
+
+
+# Quality scales the iterations a job runs (the one place these factors are defined).
+QUALITY_FACTORS = {"fast": 0.5, "balanced": 1.0, "best": 2.0}
+QUALITIES = tuple(QUALITY_FACTORS)
+DEFAULT_QUALITY = "balanced"
 
 
 @dataclass(frozen=True)
 class JobParams:
     """What the engine is asked to do; stored as JSON with the job."""
 
-    max_side: int = 512
-    iterations: int = 200
+    max_side: int
+    iterations: int  # at the "balanced" quality
     strength: float = 1.0
     preserve_colors: bool = False
-    quality: str = "balanced"  # "fast" | "balanced" | "best"
+    quality: str = DEFAULT_QUALITY
     style_weights: tuple[float, ...] | None = None
     seed: int = 0
+    style_scale: float = 1.0  # size of the brush strokes relative to the picture
+
+    @property
+    def engine_iterations(self) -> int:
+        """The iterations the engine runs: `iterations` scaled by the quality."""
+        return max(1, round(self.iterations * QUALITY_FACTORS.get(self.quality, 1.0)))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -58,18 +71,19 @@ class JobParams:
 
 @dataclass(frozen=True)
 class NewJob:
-    """One request from a chat, as the bot hands it over (the images are already on disk)."""
+    """One request from a chat, as the bot hands it over (the pictures are already in the storage)."""
 
     chat_id: int
     user_id: int
     message_id: int  # the request's message: (chat_id, message_id) is unique
-    content_path: Path
-    style_paths: tuple[Path, ...]
+    content_key: str
+    style_keys: tuple[str, ...]
     params: JobParams
     style_name: str = ""  # preset name, or "" for a user's own style photo
     user_name: str = ""
     chat_type: str = "private"
     reply_to_message_id: int | None = None
+    language: str = ""  # the requester's Telegram language_code ("" when unknown)
 
 
 @dataclass(frozen=True)
@@ -102,18 +116,20 @@ class JobStatus:
     started_at: float | None = None
     finished_at: float | None = None
     status_message_id: int | None = None
-    preview_path: Path | None = None
+    preview_key: str | None = None
     preview_version: int = 0
-    result_path: Path | None = None
+    result_key: str | None = None
     result_width: int = 0
     result_height: int = 0
     seconds: float = 0.0
     error_code: str | None = None
-    error_message: str | None = None
-    content_path: Path | None = None
-    style_paths: tuple[Path, ...] = ()
+    error_message: str | None = None  # details for the logs; users are told by error_code
+    content_key: str | None = None
+    style_keys: tuple[str, ...] = ()
     reply_to_message_id: int | None = None
     outcome: JobState | None = None  # done, failed or cancelled once finished (kept after delivery)
+    not_before: float | None = None  # a delayed job waits until then (its error_code says why)
+    language: str = ""  # the requester's Telegram language_code
 
 
 @dataclass(frozen=True)
@@ -122,17 +138,19 @@ class ClaimedJob:
 
     id: int
     attempt: int
-    content_path: Path
-    style_paths: tuple[Path, ...]
+    user_id: int
+    content_key: str
+    style_keys: tuple[str, ...]
     params: JobParams
-    work_dir: Path  # where the worker writes previews and the result
-    user_id: int = 0
+    result_key: str  # where the worker writes the result (fixed per job: a re-run overwrites it)
+    preview_key: str
+    timelapse_key: str
     created_at: float = 0.0
 
 
 @dataclass(frozen=True)
 class JobOutcome:
-    result_path: Path
+    result_key: str
     width: int
     height: int
     iterations: int
@@ -155,7 +173,7 @@ class QueueStats:
 @dataclass(frozen=True)
 class Preset:
     name: str
-    path: Path
+    image_key: str
     chat_id: int | None  # None: a global preset
     added_by: int | None = None
 
@@ -163,6 +181,32 @@ class Preset:
 @dataclass(frozen=True)
 class UserSettings:
     strength: float = 1.0
-    max_side: int = 512
+    max_side: int | None = None  # None: the bot's default size (STYLEBOT_DEFAULT_SIZE)
     preserve_colors: bool = False
-    quality: str = "balanced"  # "fast" | "balanced" | "best"
+    quality: str = DEFAULT_QUALITY
+    style_scale: float = 1.0  # stroke size: below 1 finer, above 1 broader
+
+
+@dataclass(frozen=True)
+class PendingPhoto:
+    """A content photo waiting for its style."""
+
+    chat_id: int
+    user_id: int
+    image_key: str
+    message_id: int
+    used: bool  # a job was already made from it: a new photo replaces it instead of becoming its style
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The record of a job's outcome reaching its chat (so a restart never sends it twice)."""
+
+    job_id: int
+    chat_id: int
+    user_id: int
+    message_id: int | None
+    file_id: str | None  # the sent photo's, for inline sharing
+    caption: str
+    delivered_at: float

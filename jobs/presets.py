@@ -1,28 +1,29 @@
-"""Named style images, global and per chat, on the SQLite file (the image files live under files_dir)."""
+"""Named style images, global and per chat (rows in the database, pictures in the storage)."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
-from pathlib import Path
+from collections.abc import Sequence
 
-from jobs import files, sql
-from jobs.db import AsyncDb
+from sqlalchemy import RowMapping
+
+from jobs import keys, sql
+from jobs.database import Database
 from jobs.models import Preset
-from stylebot.config import Settings
+from jobs.storage import Storage
 
 
-def _preset(row: sqlite3.Row) -> Preset:
-    return Preset(name=row["name"], path=Path(row["path"]), chat_id=row["chat_id"], added_by=row["added_by"])
+def _preset(row: RowMapping) -> Preset:
+    return Preset(name=row["name"], image_key=row["image_key"], chat_id=row["chat_id"], added_by=row["added_by"])
 
 
-class SqlitePresetStore:
-    """`PresetStore` on SQLite; names are matched case-insensitively."""
+class PresetStore:
+    """`PresetStore` on either database; names are matched case-insensitively."""
 
-    def __init__(self, db: AsyncDb, settings: Settings) -> None:
+    def __init__(self, db: Database, storage: Storage) -> None:
         self._db = db
-        self._settings = settings
+        self._storage = storage
 
     async def list(self, chat_id: int) -> list[Preset]:
         """Global presets and this chat's, by name; a chat's own preset hides a global one of that name."""
@@ -33,14 +34,49 @@ class SqlitePresetStore:
         row = await self._db.fetchone(sql.FIND_PRESET, {"key": name.strip().lower(), "chat": chat_id})
         return _preset(row) if row else None
 
-    async def add(self, name: str, image_path: Path, *, chat_id: int | None, added_by: int | None) -> Preset:
-        """Copy the image under files_dir and save (or replace) the preset; chat_id None makes it global."""
+    async def add(self, name: str, data: bytes, suffix: str, *, chat_id: int | None, added_by: int | None) -> Preset:
+        """Store the picture and save (or replace) the preset; chat_id None makes it global."""
         name = name.strip()
         key = name.lower()
         if not key:
             raise ValueError("a preset needs a name")
-        target = files.preset_file(self._settings.files_dir, chat_id, key, image_path.suffix.lower())
-        await asyncio.to_thread(files.copy_file, image_path, target)
-        # A replaced preset's old file is kept: queued jobs may still name it as their style.
-        await self._db.write(sql.UPSERT_PRESET, (name, key, chat_id, str(target), added_by, time.time()))
-        return Preset(name=name, path=target, chat_id=chat_id, added_by=added_by)
+        image_key = keys.preset_key(chat_id, key, suffix.lower())
+        await asyncio.to_thread(self._storage.put, image_key, data)
+        replaced = await self.get(key, chat_id if chat_id is not None else 0)
+        await self._db.execute(
+            sql.UPSERT_PRESET,
+            {
+                "name": name,
+                "key": key,
+                "chat": chat_id,
+                "image_key": image_key,
+                "added_by": added_by,
+                "now": time.time(),
+            },
+        )
+        if replaced is not None and replaced.chat_id == chat_id:
+            await self._drop_pictures([replaced.image_key])
+        return Preset(name=name, image_key=image_key, chat_id=chat_id, added_by=added_by)
+
+    async def count(self, chat_id: int) -> int:
+        """How many presets this chat saved for itself."""
+        return int(await self._db.scalar(sql.COUNT_CHAT_PRESETS, {"chat": chat_id}) or 0)
+
+    async def delete(self, name: str, chat_id: int) -> bool:
+        """Delete this chat's preset of that name (and its picture); False when it has none."""
+        rows = await self._db.fetchall_writing(sql.DELETE_PRESET, {"chat": chat_id, "key": name.strip().lower()})
+        await self._drop_pictures([row["image_key"] for row in rows])
+        return bool(rows)
+
+    async def delete_chat(self, chat_id: int) -> int:
+        """Delete every preset this chat saved (a user's private chat, on /forget); returns how many."""
+        rows = await self._db.fetchall_writing(sql.DELETE_CHAT_PRESETS, {"chat": chat_id})
+        await self._drop_pictures([row["image_key"] for row in rows])
+        return len(rows)
+
+    async def _drop_pictures(self, image_keys: Sequence[str]) -> None:
+        """Delete preset pictures no waiting job names as its style (those the retention sweep takes later)."""
+        unused = [
+            key for key in image_keys if not await self._db.scalar(sql.PRESET_KEY_IN_USE, {"pattern": f'%"{key}"%'})
+        ]
+        await asyncio.to_thread(self._storage.delete, unused)

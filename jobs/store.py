@@ -1,31 +1,46 @@
-"""The bot's side of the job system on the SQLite file: requests, jobs, presets and settings (aiosqlite)."""
+"""The bot's side of the job system: requests, jobs, positions, cancel, delivery, history (either database)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import statistics
 import time
-from pathlib import Path
-from types import TracebackType
+from typing import Protocol
 
-from jobs import files, sql
-from jobs.db import AsyncDb, connect_async
-from jobs.migrate import apply_migrations
+from sqlalchemy import RowMapping
+
+from jobs import keys, sql
+from jobs.database import Database, Transaction
 from jobs.models import EnqueueResult, JobParams, JobState, JobStatus, NewJob, QueueStats
-from jobs.presets import SqlitePresetStore
-from jobs.user_settings import SqliteSettingsStore
-from stylebot.config import Settings
+from jobs.storage import Storage
 
 DAY_S = 24 * 3600.0
 
 
-def _path(raw: str | None) -> Path | None:
-    return Path(raw) if raw else None
+class Dispatch(Protocol):
+    """What enqueueing and cancelling also do outside the `jobs` table (Postgres: procrastinate's queue)."""
+
+    async def enqueued(self, tx: Transaction, job_id: int, user_id: int, turn: int) -> int | None:
+        """Hand the new job to the queue inside the request's transaction; returns the queue's id for it."""
+        ...
+
+    async def cancelled(self, tx: Transaction, queue_job_id: int | None) -> None:
+        """Tell the queue the job was cancelled (inside the same transaction)."""
+        ...
 
 
-def row_to_status(row: sqlite3.Row, position: int = 0) -> JobStatus:
+class TableDispatch:
+    """SQLite: the `jobs` table is the queue, so there is nothing else to tell."""
+
+    async def enqueued(self, tx: Transaction, job_id: int, user_id: int, turn: int) -> int | None:
+        return None
+
+    async def cancelled(self, tx: Transaction, queue_job_id: int | None) -> None:
+        return None
+
+
+def row_to_status(row: RowMapping, position: int = 0) -> JobStatus:
     """A `SELECT_JOBS` row as the bot sees it."""
     total = row["total_iterations"]
     return JobStatus(
@@ -48,75 +63,96 @@ def row_to_status(row: sqlite3.Row, position: int = 0) -> JobStatus:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         status_message_id=row["status_message_id"],
-        preview_path=_path(row["preview_path"]),
+        preview_key=row["preview_key"],
         preview_version=row["preview_version"],
-        result_path=_path(row["result_path"]),
+        result_key=row["result_key"],
         result_width=row["result_width"],
         result_height=row["result_height"],
         seconds=row["seconds"],
         error_code=row["error_code"],
         error_message=row["error_message"],
-        content_path=_path(row["content_path"]),
-        style_paths=tuple(Path(p) for p in json.loads(row["style_paths"])),
+        content_key=row["content_key"],
+        style_keys=tuple(json.loads(row["style_keys"])),
         reply_to_message_id=row["reply_to_message_id"],
         outcome=JobState(row["outcome"]) if row["outcome"] else None,
+        not_before=row["not_before"],
+        language=row["language"],
     )
 
 
-class SqliteJobStore:
-    """`BotQueue` on SQLite."""
+class JobStore:
+    """`BotQueue` on either database."""
 
-    def __init__(self, db: AsyncDb, settings: Settings) -> None:
+    def __init__(self, db: Database, storage: Storage, dispatch: Dispatch | None = None) -> None:
         self._db = db
-        self._settings = settings
+        self._storage = storage
+        self._dispatch = dispatch or TableDispatch()
 
     async def enqueue(self, job: NewJob) -> EnqueueResult:
         """Record the request and queue its job, once per (chat_id, message_id)."""
         now = time.time()
         async with self._db.transaction() as tx:
-            await tx.execute(sql.UPSERT_CHAT, (job.chat_id, job.chat_type, now))
-            await tx.execute(sql.UPSERT_USER, (job.user_id, job.user_name, now))
+            await tx.execute(sql.UPSERT_CHAT, {"chat": job.chat_id, "type": job.chat_type, "now": now})
+            await tx.execute(sql.UPSERT_USER, {"user": job.user_id, "name": job.user_name, "now": now})
             request = await tx.fetchone(
-                sql.INSERT_REQUEST, (job.chat_id, job.message_id, job.user_id, job.reply_to_message_id, now)
+                sql.INSERT_REQUEST,
+                {
+                    "chat": job.chat_id,
+                    "message": job.message_id,
+                    "user": job.user_id,
+                    "reply_to": job.reply_to_message_id,
+                    "language": job.language,
+                    "now": now,
+                },
             )
             if request is None:
-                existing = await tx.fetchone(sql.JOB_FOR_REQUEST, (job.chat_id, job.message_id))
+                existing = await tx.fetchone(sql.JOB_FOR_REQUEST, {"chat": job.chat_id, "message": job.message_id})
                 assert existing is not None  # a request row always has its job (same transaction)
-                job_id, created = int(existing["id"]), False
+                job_id, created, turn = int(existing["id"]), False, int(existing["turn"])
+                queued = existing["state"] == JobState.QUEUED
             else:
-                inserted = await tx.fetchall(
-                    sql.INSERT_JOB,
-                    (
-                        request["id"],
-                        job.user_id,
-                        job.params.to_json(),
-                        job.style_name,
-                        str(job.content_path),
-                        json.dumps([str(p) for p in job.style_paths]),
-                        now,
-                    ),
-                )
-                job_id, created = int(inserted[0]["id"]), True
-        status = await self.status(job_id)
-        return EnqueueResult(job_id=job_id, created=created, position=status.position if status else 0)
+                turn = int(await tx.scalar(sql.NEXT_TURN, {"user": job.user_id}) or 0)
+                job_id, created, queued = await self._insert_job(tx, request["id"], job, turn, now), True, True
+                await tx.execute(sql.LOG_JOB, {"user": job.user_id, "now": now})
+            position = int(await tx.scalar(sql.QUEUE_POSITION, {"turn": turn, "id": job_id}) or 0) if queued else 0
+        return EnqueueResult(job_id=job_id, created=created, position=position)
+
+    async def _insert_job(self, tx: Transaction, request_id: int, job: NewJob, turn: int, now: float) -> int:
+        inserted = await tx.fetchone(
+            sql.INSERT_JOB,
+            {
+                "request": request_id,
+                "user": job.user_id,
+                "params": job.params.to_json(),
+                "style_name": job.style_name,
+                "content_key": job.content_key,
+                "style_keys": json.dumps(list(job.style_keys)),
+                "turn": turn,
+                "now": now,
+            },
+        )
+        assert inserted is not None
+        job_id = int(inserted["id"])
+        queue_job_id = await self._dispatch.enqueued(tx, job_id, job.user_id, turn)
+        if queue_job_id is not None:
+            await tx.execute(sql.SET_QUEUE_JOB_ID, {"id": job_id, "queue_job_id": queue_job_id})
+        return job_id
 
     async def status(self, job_id: int) -> JobStatus | None:
         """The job with its queue position (two indexed reads)."""
-        row = await self._db.fetchone(sql.JOB_BY_ID, (job_id,))
+        row = await self._db.fetchone(sql.JOB_BY_ID, {"id": job_id})
         if row is None:
             return None
         position = 0
         if row["state"] == JobState.QUEUED:
-            counted = await self._db.fetchone(sql.QUEUE_POSITION, (job_id,))
-            position = int(counted[0]) if counted else 0
+            position = int(await self._db.scalar(sql.QUEUE_POSITION, {"turn": row["turn"], "id": job_id}) or 0)
         return row_to_status(row, position)
 
     async def active(self) -> list[JobStatus]:
-        """Queued and running jobs, oldest first, with positions (the same rule as `sql.QUEUE_POSITION`)."""
-        rows = await self._db.fetchall(sql.ACTIVE_JOBS)
+        """Queued and running jobs in the order they run, with positions (the rule of `sql.QUEUE_POSITION`)."""
         result: list[JobStatus] = []
         queued = 0
-        for row in rows:
+        for row in await self._db.fetchall(sql.ACTIVE_JOBS):
             if row["state"] == JobState.QUEUED:
                 queued += 1
                 result.append(row_to_status(row, queued))
@@ -125,11 +161,16 @@ class SqliteJobStore:
         return result
 
     async def cancel(self, job_id: int) -> bool:
-        """Cancel a queued job now, or flag a running one for its worker (it stops within a heartbeat)."""
-        return await self._db.write(sql.CANCEL, {"id": job_id, "now": time.time()}) > 0
+        """Cancel a queued job now, or ask its worker to stop a running one; False if it already ended."""
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(sql.CANCEL, {"id": job_id, "now": time.time()})
+            if row is None:
+                return False
+            await self._dispatch.cancelled(tx, row["queue_job_id"])
+        return True
 
     async def set_status_message(self, job_id: int, message_id: int) -> None:
-        await self._db.write(sql.SET_STATUS_MESSAGE, (message_id, job_id))
+        await self._db.execute(sql.SET_STATUS_MESSAGE, {"message": message_id, "id": job_id})
 
     async def undelivered(self) -> list[JobStatus]:
         """Finished jobs the chat has not been told about yet, oldest first."""
@@ -137,38 +178,35 @@ class SqliteJobStore:
 
     async def mark_delivered(self, job_id: int) -> bool:
         """True only for the call that moved the job to delivered."""
-        return await self._db.write(sql.MARK_DELIVERED, (time.time(), job_id)) > 0
+        return await self._db.execute(sql.MARK_DELIVERED, {"now": time.time(), "id": job_id}) > 0
 
     async def history(self, user_id: int, limit: int = 10) -> list[JobStatus]:
-        return [row_to_status(row) for row in await self._db.fetchall(sql.USER_HISTORY, (user_id, limit))]
+        rows = await self._db.fetchall(sql.USER_HISTORY, {"user": user_id, "limit": limit})
+        return [row_to_status(row) for row in rows]
 
     async def count_active(self, user_id: int) -> int:
-        row = await self._db.fetchone(sql.COUNT_ACTIVE, (user_id,))
-        return int(row[0]) if row else 0
+        return int(await self._db.scalar(sql.COUNT_ACTIVE, {"user": user_id}) or 0)
+
+    async def count_waiting(self) -> int:
+        """Queued jobs of all users (the global queue cap)."""
+        return int(await self._db.scalar(sql.COUNT_WAITING) or 0)
 
     async def count_today(self, user_id: int) -> int:
-        row = await self._db.fetchone(sql.COUNT_CREATED_SINCE, (user_id, time.time() - DAY_S))
-        return int(row[0]) if row else 0
+        return int(await self._db.scalar(sql.COUNT_CREATED_SINCE, {"user": user_id, "since": time.time() - DAY_S}) or 0)
 
     async def forget_user(self, user_id: int) -> int:
-        """Delete the user's rows (one transaction), then their files."""
+        """Delete the user's rows (one transaction), then every picture under their storage prefix."""
         async with self._db.transaction() as tx:
-            counted = await tx.fetchone(sql.COUNT_USER_JOBS, (user_id,))
-            rows = await tx.fetchall(sql.USER_FILES, (user_id,))
-            await tx.execute(sql.CLEAR_PRESET_AUTHOR, (user_id,))
-            await tx.execute(sql.DELETE_USER, (user_id,))
-        paths: list[Path] = []
-        for row in rows:
-            paths.append(Path(row["content_path"]))
-            paths.extend(Path(p) for p in json.loads(row["style_paths"]))
-            paths.extend(Path(p) for p in (row["preview_path"], row["result_path"]) if p)
-        await asyncio.to_thread(files.remove_user_files, self._settings.files_dir, user_id, paths)
-        return int(counted[0]) if counted else 0
+            counted = int(await tx.scalar(sql.COUNT_USER_JOBS, {"user": user_id}) or 0)
+            await tx.execute(sql.CLEAR_PRESET_AUTHOR, {"user": user_id})
+            await tx.execute(sql.DELETE_USER, {"user": user_id})
+        await asyncio.to_thread(self._storage.delete_prefix, keys.user_prefix(user_id))
+        return counted
 
     async def stats(self) -> QueueStats:
         since = time.time() - DAY_S
         counts = await self._db.fetchone(sql.STATS_COUNTS, {"since": since})
-        seconds = [row[0] for row in await self._db.fetchall(sql.DONE_SECONDS_SINCE, (since,))]
+        seconds = [row["seconds"] for row in await self._db.fetchall(sql.DONE_SECONDS_SINCE, {"since": since})]
         assert counts is not None
         return QueueStats(
             queued=counts["queued"],
@@ -178,47 +216,20 @@ class SqliteJobStore:
             median_seconds=statistics.median(seconds) if seconds else None,
         )
 
+    async def live_workers(self, max_age_s: float) -> int:
+        """Workers that reported within max_age_s (on any machine)."""
+        return int(await self._db.scalar(sql.LIVE_WORKERS, {"since": time.time() - max_age_s}) or 0)
 
-class Database:
-    """The bot's stores on one connection: `.jobs` (BotQueue), `.presets` and `.settings` (SettingsStore)."""
+    async def running_jobs(self) -> list[JobStatus]:
+        """Every running job in full, by id (a handful: one per worker)."""
+        return [row_to_status(row) for row in await self._db.fetchall(sql.DELIVERY_RUNNING)]
 
-    jobs: SqliteJobStore
-    presets: SqlitePresetStore
-    settings: SqliteSettingsStore
+    async def queued_after(self, after_id: int, limit: int = 1000) -> list[tuple[int, JobStatus]]:
+        """(turn, job) of up to `limit` queued jobs whose id is above after_id, by id (position 0: the caller
+        works positions out from the turns)."""
+        rows = await self._db.fetchall(sql.DELIVERY_QUEUED_AFTER, {"after": after_id, "limit": limit})
+        return [(int(row["turn"]), row_to_status(row)) for row in rows]
 
-    def __init__(self, config: Settings) -> None:
-        self.config = config
-        self._db: AsyncDb | None = None
-
-    async def open(self) -> Database:
-        """Apply pending migrations, then open the connection (nothing blocks the event loop)."""
-        await asyncio.to_thread(apply_migrations, self.config.db_path)
-        self._db = AsyncDb(await connect_async(self.config.db_path))
-        self.jobs = SqliteJobStore(self._db, self.config)
-        self.presets = SqlitePresetStore(self._db, self.config)
-        self.settings = SqliteSettingsStore(self._db)
-        return self
-
-    @property
-    def connection(self) -> AsyncDb:
-        """The one connection, for other stores of this process (the bot's chat state)."""
-        assert self._db is not None, "open() first"
-        return self._db
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    async def __aenter__(self) -> Database:
-        return await self.open()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-
-def open_store(settings: Settings) -> Database:
-    """`async with open_store(settings) as db:` gives `db.jobs`, `db.presets` and `db.settings`."""
-    return Database(settings)
+    async def queued_keys(self) -> list[tuple[int, int]]:
+        """(turn, id) of every queued job in the order they run (an index-only read: two numbers a job)."""
+        return [(int(row["turn"]), int(row["id"])) for row in await self._db.fetchall(sql.DELIVERY_QUEUED_KEYS)]

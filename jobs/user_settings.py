@@ -1,4 +1,4 @@
-"""Per-user settings on the SQLite file (only the changed fields are stored, as JSON)."""
+"""Per-user settings (only the fields a user changed are stored, as JSON, so new fields need no migration)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import time
 from typing import Any
 
 from jobs import sql
-from jobs.db import AsyncDb
-from jobs.models import UserSettings
+from jobs.database import Database
+from jobs.models import QUALITIES, UserSettings
 
-QUALITIES = frozenset({"fast", "balanced", "best"})
 FIELDS = {f.name: f for f in dataclasses.fields(UserSettings)}
 
 
@@ -25,19 +24,19 @@ def _checked(changes: dict[str, object]) -> dict[str, object]:
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
     if "quality" in changes and changes["quality"] not in QUALITIES:
-        raise ValueError(f"quality must be one of {', '.join(sorted(QUALITIES))}")
+        raise ValueError(f"quality must be one of {', '.join(QUALITIES)}")
     return changes
 
 
-class SqliteSettingsStore:
-    """`SettingsStore` on SQLite."""
+class SettingsStore:
+    """`SettingsStore` on either database."""
 
-    def __init__(self, db: AsyncDb) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def get(self, user_id: int) -> UserSettings:
         """The user's settings (defaults when none were saved)."""
-        row = await self._db.fetchone(sql.USER_SETTINGS, (user_id,))
+        row = await self._db.fetchone(sql.USER_SETTINGS, {"user": user_id})
         return _settings(json.loads(row["data"]) if row else {})
 
     async def update(self, user_id: int, **changes: object) -> UserSettings:
@@ -45,8 +44,10 @@ class SqliteSettingsStore:
         changes = _checked(changes)
         now = time.time()
         async with self._db.transaction() as tx:
-            row = await tx.fetchone(sql.USER_SETTINGS, (user_id,))
+            row = await tx.fetchone(sql.USER_SETTINGS, {"user": user_id})
             merged = {**(json.loads(row["data"]) if row else {}), **changes}
-            await tx.execute(sql.UPSERT_USER, (user_id, "", now))
-            await tx.execute(sql.SAVE_USER_SETTINGS, (user_id, json.dumps(merged, sort_keys=True), now))
+            await tx.execute(sql.UPSERT_USER, {"user": user_id, "name": "", "now": now})
+            await tx.execute(
+                sql.SAVE_USER_SETTINGS, {"user": user_id, "data": json.dumps(merged, sort_keys=True), "now": now}
+            )
         return _settings(merged)

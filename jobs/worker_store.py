@@ -1,84 +1,70 @@
-"""The workers' side of the queue on the SQLite file (plain sqlite3; one connection per process)."""
+"""The workers' side of the job system: start a job, report progress, record how it ended (both databases).
+
+On SQLite `claim` is the queue itself (the first waiting job in turn order whose user has none running, after
+re-queueing jobs whose lease ran out). On Postgres procrastinate hands out the jobs and `start` records one.
+Every write is guarded by the worker's id, so a worker that lost its job (its lease ran out, or procrastinate
+gave the job to another worker) can no longer change it.
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
-from pathlib import Path
+from typing import Any
 
-from jobs import files, sql
-from jobs.db import connect, write_transaction
-from jobs.models import ClaimedJob, ErrorCode, JobOutcome, JobParams
+from sqlalchemy import RowMapping
+
+from jobs import keys, sql
+from jobs.database import SQLITE, SyncDatabase, statement
+from jobs.models import ClaimedJob, ErrorCode, JobOutcome, JobParams, JobState
 from stylebot.config import Settings
 
-
-def worker_lost_message(attempts: int) -> str:
-    return (
-        f"Sorry, the painting could not be finished: the worker running it stopped unexpectedly "
-        f"{attempts} time{'s' if attempts != 1 else ''}. Please try again later."
-    )
+MAX_DELAY_S = 3600.0
 
 
-class SqliteWorkerQueue:
-    """`WorkerQueue` on SQLite; thread-safe (a worker's heartbeat thread shares the connection)."""
+class WorkerStore:
+    """`WorkerQueue` on either database; thread-safe (a worker's heartbeat thread shares it)."""
 
-    def __init__(self, settings: Settings, *, one_per_user: bool = True) -> None:
+    def __init__(self, settings: Settings, *, one_per_user: bool = True, database: SyncDatabase | None = None) -> None:
         self.settings = settings
         self.one_per_user = one_per_user
-        self._conn = connect(settings.db_path)
-        self._lock = threading.Lock()
+        self.db = database or SyncDatabase(settings.database)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self.db.close()
+
+    def __enter__(self) -> WorkerStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def claim(self, worker_id: str) -> ClaimedJob | None:
-        """Atomically take the oldest queued job whose user has none running, after recovering lost leases."""
+        """SQLite only: atomically take the next job, after recovering jobs whose worker stopped renewing."""
+        if self.db.dialect != SQLITE:
+            raise RuntimeError("on Postgres, procrastinate hands out the jobs (see worker.procrastinate)")
         now = time.time()
-        with self._lock, write_transaction(self._conn) as conn:
-            self._expire_leases(conn, now)
-            rows = conn.execute(
-                sql.CLAIM,
-                {
-                    "worker": worker_id,
-                    "lease": now + self.settings.lease_s,
-                    "now": now,
-                    "one_per_user": self.one_per_user,
-                },
-            ).fetchall()  # fetch every RETURNING row: a statement still in progress blocks COMMIT
-        if not rows:
-            return None
-        row = rows[0]
-        return ClaimedJob(
-            id=row["id"],
-            attempt=row["attempts"],
-            content_path=Path(row["content_path"]),
-            style_paths=tuple(Path(p) for p in json.loads(row["style_paths"])),
-            params=JobParams.from_json(row["params"]),
-            work_dir=files.job_dir(self.settings.files_dir, row["user_id"], row["id"]),
-            user_id=row["user_id"],
-            created_at=row["created_at"],
-        )
+        with self.db.transaction() as conn:
+            conn.execute(statement(sql.EXPIRE_LEASES), self._lost_params(now))
+            params = {**self._start_params(worker_id, now), "one_per_user": self.one_per_user}
+            row = conn.execute(statement(sql.CLAIM), params).mappings().first()
+        return _claimed(row) if row else None
 
-    def requeue_expired(self) -> int:
-        """Recover jobs whose worker stopped renewing its lease; returns how many were touched."""
-        with self._lock, write_transaction(self._conn) as conn:
-            return self._expire_leases(conn, time.time())
+    def start(self, job_id: int, worker_id: str) -> ClaimedJob | None:
+        """Record that this worker starts the job; None when it is not waiting any more (e.g. cancelled)."""
+        rows = self.db.write_returning(sql.START, {**self._start_params(worker_id, time.time()), "id": job_id})
+        return _claimed(rows[0]) if rows else None
 
-    def _expire_leases(self, conn: sqlite3.Connection, now: float) -> int:
-        max_attempts = self.settings.max_attempts
-        cursor = conn.execute(
-            sql.EXPIRE_LEASES,
-            {
-                "now": now,
-                "max_attempts": max_attempts,
-                "code": ErrorCode.WORKER_LOST.value,
-                "message": worker_lost_message(max_attempts),
-            },
-        )
-        return cursor.rowcount
+    def expire(self, job_id: int) -> JobState | None:
+        """The job's worker is gone: queue it again, fail it after its last attempt, or cancel it if asked to.
+
+        Returns the job's state afterwards (None if it no longer exists).
+        """
+        rows = self.db.write_returning(sql.EXPIRE_JOB, {**self._lost_params(time.time()), "id": job_id})
+        if rows:
+            return JobState(rows[0]["state"])
+        row = self.db.fetchone(sql.JOB_STATE, {"id": job_id})
+        return JobState(row["state"]) if row else None
 
     def heartbeat(
         self,
@@ -88,9 +74,9 @@ class SqliteWorkerQueue:
         iteration: int,
         total: int,
         eta_s: float | None = None,
-        preview_path: Path | None = None,
+        preview_key: str | None = None,
     ) -> bool:
-        """Extend the lease and record progress; False when the job was cancelled or the lease was lost."""
+        """Extend the lease and record progress; False when the job was cancelled or this worker lost it."""
         params = {
             "id": job_id,
             "worker": worker_id,
@@ -98,50 +84,110 @@ class SqliteWorkerQueue:
             "iteration": iteration,
             "total": total,
             "eta": eta_s,
-            "preview": str(preview_path) if preview_path is not None else None,
+            "preview": preview_key,
         }
-        with self._lock, write_transaction(self._conn) as conn:
-            rows = conn.execute(sql.HEARTBEAT, params).fetchall()
+        rows = self.db.write_returning(sql.HEARTBEAT, params)
         return bool(rows) and not rows[0]["cancel_requested"]
 
     def finish(self, job_id: int, worker_id: str, outcome: JobOutcome) -> None:
-        """Mark the job done with its result (a no-op when the lease was lost meanwhile)."""
-        self._write(
+        """Mark the job done with its result (a no-op when this worker lost the job meanwhile)."""
+        self.db.execute(
             sql.FINISH,
             {
                 "id": job_id,
                 "worker": worker_id,
                 "now": time.time(),
-                "path": str(outcome.result_path),
+                "key": outcome.result_key,
                 "width": outcome.width,
                 "height": outcome.height,
                 "seconds": outcome.seconds,
             },
         )
 
-    def fail(self, job_id: int, worker_id: str, code: ErrorCode, message: str, *, retry: bool = False) -> None:
-        """Record a failure; with retry the job is queued again while attempts remain."""
-        self._write(
-            sql.FAIL,
-            {
+    def fail(
+        self, job_id: int, worker_id: str, code: ErrorCode, details: str = "", *, retry: bool = False
+    ) -> JobState | None:
+        """Record a failure (its code tells the user what happened); retry queues it again while attempts remain.
+
+        Returns the job's new state (queued or failed), or None when this worker no longer had the job.
+        """
+        params = {
+            "id": job_id,
+            "worker": worker_id,
+            "now": time.time(),
+            "code": ErrorCode(code).value,
+            "message": details[:1000],
+            "retry": retry,
+            "max_attempts": self.settings.max_attempts,
+        }
+        rows = self.db.write_returning(sql.FAIL, params)
+        return JobState(rows[0]["state"]) if rows else None
+
+    def delay(self, job_id: int, worker_id: str, code: ErrorCode, details: str = "") -> float | None:
+        """Put the job back in its place to run again later (its result could not be stored), backing off
+        `storage_retry_s` · 2^n; returns the seconds it waits, or None when it is gone from this worker (or was
+        cancelled meanwhile)."""
+        with self.db.transaction() as conn:
+            row = conn.execute(statement(sql.JOB_STATE), {"id": job_id}).mappings().first()
+            if row is None:
+                return None
+            wait_s = min(MAX_DELAY_S, self.settings.storage_retry_s * 2 ** int(row["delays"]))
+            now = time.time()
+            params = {
                 "id": job_id,
                 "worker": worker_id,
-                "now": time.time(),
+                "now": now,
+                "not_before": now + wait_s,
                 "code": ErrorCode(code).value,
-                "message": message,
-                "retry": retry,
-                "max_attempts": self.settings.max_attempts,
-            },
-        )
+                "message": details[:1000],
+            }
+            updated = conn.execute(statement(sql.DELAY), params).mappings().first()
+        return wait_s if updated is not None and updated["state"] == JobState.QUEUED else None
 
     def mark_cancelled(self, job_id: int, worker_id: str) -> None:
         """Record that the job stopped on request."""
-        self._write(sql.MARK_CANCELLED, {"id": job_id, "worker": worker_id, "now": time.time()})
+        self.db.execute(sql.MARK_CANCELLED, {"id": job_id, "worker": worker_id, "now": time.time()})
 
-    def release(self, job_id: int, worker_id: str) -> None:
-        """Put the job back in the queue in its old place (or cancel it, if that was asked meanwhile)."""
-        self._write(sql.RELEASE, {"id": job_id, "worker": worker_id, "now": time.time()})
+    def release(self, job_id: int, worker_id: str) -> JobState | None:
+        """Put the job back in line in its old place (or cancel it, if that was asked meanwhile)."""
+        rows = self.db.write_returning(sql.RELEASE, {"id": job_id, "worker": worker_id, "now": time.time()})
+        return JobState(rows[0]["state"]) if rows else None
 
-    def _write(self, statement: str, params: dict[str, object]) -> int:
-        with self._lock, write_transaction(self._conn) as conn:
-            return conn.execute(statement, params).rowcount
+    def abandon(self, worker_id: str, code: ErrorCode) -> list[int]:
+        """Fail the jobs a dead (killed) worker was running, with this code; returns their ids."""
+        params = {"worker": worker_id, "now": time.time(), "code": ErrorCode(code).value}
+        return [int(row["id"]) for row in self.db.write_returning(sql.ABANDON, params)]
+
+    def waiting(self) -> int:
+        """Jobs waiting in the queue (any user's)."""
+        row = self.db.fetchone(sql.COUNT_WAITING)
+        return int(next(iter(row.values()))) if row else 0
+
+    def worker_seen(self, worker_id: str, job_id: int | None = None) -> None:
+        """Record that this worker is alive (the bot tells users when none is)."""
+        self.db.execute(sql.WORKER_SEEN, {"worker": worker_id, "now": time.time(), "job": job_id})
+
+    def worker_gone(self, worker_id: str) -> None:
+        self.db.execute(sql.WORKER_GONE, {"worker": worker_id})
+
+    def _start_params(self, worker_id: str, now: float) -> dict[str, Any]:
+        return {"worker": worker_id, "lease": now + self.settings.lease_s, "now": now}
+
+    def _lost_params(self, now: float) -> dict[str, Any]:
+        return {"now": now, "max_attempts": self.settings.max_attempts, "code": ErrorCode.WORKER_LOST.value}
+
+
+def _claimed(row: RowMapping) -> ClaimedJob:
+    user_id, job_id = int(row["user_id"]), int(row["id"])
+    return ClaimedJob(
+        id=job_id,
+        attempt=int(row["attempts"]),
+        user_id=user_id,
+        content_key=row["content_key"],
+        style_keys=tuple(json.loads(row["style_keys"])),
+        params=JobParams.from_json(row["params"]),
+        result_key=keys.result_key(user_id, job_id),
+        preview_key=keys.preview_key(user_id, job_id),
+        timelapse_key=keys.timelapse_key(user_id, job_id),
+        created_at=float(row["created_at"]),
+    )

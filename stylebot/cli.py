@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
 import sys
 
-from stylebot.config import Settings
+from stylebot.config import Settings, SettingsError
 
 
 def _quiet_tensorflow() -> None:
@@ -17,19 +18,25 @@ def _quiet_tensorflow() -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Bot plus local workers on one SQLite file: the embedded default."""
-    from bot.app import run_bot
+    """The bot plus STYLEBOT_WORKERS local worker processes (on one SQLite file, by default)."""
+    from bot.app import run_bot, startup_error
+    from worker.pool import WorkerPool
 
     if args.workers is not None:
         settings = dataclasses.replace(settings, workers=args.workers)
-    run_bot(settings)
+    problem = startup_error(settings)  # before any worker starts
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    with WorkerPool(settings, settings.workers) if settings.workers > 0 else contextlib.nullcontext():
+        run_bot(settings)
     return 0
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """One engine worker process."""
     _quiet_tensorflow()
-    from engine.worker import main as worker_main
+    from worker.main import main as worker_main
 
     return worker_main(args.rest)
 
@@ -52,7 +59,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     """Engine benchmark: ms per iteration and time to a picture."""
     _quiet_tensorflow()
-    from engine.bench import main as bench_main
+    from stylebot.bench import main as bench_main
 
     return bench_main(args.rest)
 
@@ -62,6 +69,13 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
     from stylebot.health import main as health_main
 
     return health_main(args.rest, settings)
+
+
+def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply the retention now."""
+    from jobs.retention import main as prune_main
+
+    return prune_main(args.rest, settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +104,7 @@ PASSTHROUGH = {
     "migrate": (cmd_migrate, "apply database migrations"),
     "bench": (cmd_bench, "measure the engine's speed"),
     "health": (cmd_health, "exit 0 when the bot and a worker beat recently, else say what is stale"),
+    "prune": (cmd_prune, "delete pictures and finished jobs older than the retention (or --older-than DAYS)"),
 }
 
 
@@ -97,16 +112,21 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     verbose = bool(argv) and argv[0] in ("-v", "--verbose")
     rest = argv[1:] if verbose else argv
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"stylebot: {exc}", file=sys.stderr)
+        return 2
     quiet = bool(rest) and rest[0] in ("stylize", "bench")  # their output is the result, not logs
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO,
+        level="DEBUG" if verbose else "WARNING" if quiet else settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     if rest and rest[0] in PASSTHROUGH:
         func, _ = PASSTHROUGH[rest[0]]
-        return func(argparse.Namespace(rest=rest[1:]), Settings.from_env())
+        return func(argparse.Namespace(rest=rest[1:]), settings)
     args = build_parser().parse_args(argv)
-    return args.func(args, Settings.from_env())
+    return int(args.func(args, settings))
 
 
 if __name__ == "__main__":

@@ -68,19 +68,30 @@ def ages(data_dir: Path, now: float | None = None) -> dict[str, float]:
     return result
 
 
+def heartbeat_age(data_dir: Path, name: str) -> float | None:
+    """Seconds since the named heartbeat file was touched; None when there is none."""
+    try:
+        return max(0.0, time.time() - (heartbeat_dir(data_dir) / name).stat().st_mtime)
+    except OSError:
+        return None
+
+
 def fresh_workers(data_dir: Path, max_age_s: float = DEFAULT_MAX_AGE_S) -> int:
     """How many workers have beaten within max_age_s."""
     return sum(1 for name, age in ages(data_dir).items() if name.startswith(WORKER_PREFIX) and age <= max_age_s)
 
 
-def check(data_dir: Path, max_age_s: float = DEFAULT_MAX_AGE_S, min_workers: int = 1) -> tuple[bool, str]:
-    """Healthy when the bot's heartbeat and at least `min_workers` workers' are fresher than max_age_s."""
+def check(
+    data_dir: Path, max_age_s: float = DEFAULT_MAX_AGE_S, min_workers: int = 1, *, bot_here: bool = True
+) -> tuple[bool, str]:
+    """Healthy when the bot's heartbeat (if it runs here) and at least `min_workers` workers' are fresher than
+    max_age_s."""
     beats = ages(data_dir)
     problems: list[str] = []
     bot = beats.get(BOT)
-    if bot is None:
+    if bot_here and bot is None:
         problems.append("bot: no heartbeat")
-    elif bot > max_age_s:
+    elif bot_here and bot is not None and bot > max_age_s:
         problems.append(f"bot: stale, last beat {bot:.0f} s ago")
     workers = {name: age for name, age in beats.items() if name.startswith(WORKER_PREFIX)}
     fresh = [name for name, age in workers.items() if age <= max_age_s]
@@ -93,8 +104,8 @@ def check(data_dir: Path, max_age_s: float = DEFAULT_MAX_AGE_S, min_workers: int
             )
     if problems:
         return False, f"unhealthy (max age {max_age_s:g} s): " + "; ".join(problems)
-    assert bot is not None
-    return True, f"healthy: bot beat {bot:.0f} s ago, {len(fresh)} worker(s) fresh"
+    bot_line = f"bot beat {bot:.0f} s ago, " if bot_here and bot is not None else ""
+    return True, f"healthy: {bot_line}{len(fresh)} worker(s) fresh"
 
 
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
@@ -106,8 +117,11 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     parser.add_argument(
         "--min-workers", type=int, default=1, help="fresh worker heartbeats needed (default 1; 0: the bot only)"
     )
+    parser.add_argument(
+        "--worker-only", action="store_true", help="a worker machine: check only its workers' heartbeats"
+    )
     args = parser.parse_args(argv)
     settings = settings or Settings.from_env()
-    ok, line = check(settings.data_dir, args.max_age, args.min_workers)
+    ok, line = check(settings.data_dir, args.max_age, args.min_workers, bot_here=not args.worker_only)
     print(line)
     return 0 if ok else 1

@@ -1,4 +1,5 @@
-"""Fixtures shared by the job-system tests: a module may override `settings` (e.g. a shorter lease)."""
+"""Fixtures shared by the job-system tests. `settings` follows `backend`, so a test that uses it runs on SQLite +
+a local folder and on Postgres + S3; a module may override `backend` or `settings` (e.g. a shorter lease)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,43 @@ from pathlib import Path
 
 import pytest
 
-from jobs.store import Database, open_store
-from jobs.worker_store import SqliteWorkerQueue
+from jobs.stores import Stores
+from jobs.stores import stores as open_stores_of
+from jobs.worker_store import WorkerStore
 from stylebot.config import Settings
-from tests.jobs_support import make_settings
+from tests.support.backends import Backend
+from tests.support.bot import fake_api
+from tests.support.fakebotapi import FakeBotApi
+from tests.support.jobs import Dispenser
+
+pytest_plugins = ["tests.support.servers", "tests.support.backends"]
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
+def settings(backend: Backend, tmp_path: Path) -> Settings:
+    return backend.settings(tmp_path)
 
 
 @pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    async with open_store(settings) as database:
-        yield database
+async def stores(settings: Settings) -> AsyncIterator[Stores]:
+    async with open_stores_of(settings) as opened:
+        yield opened
 
 
 @pytest.fixture
-def queue(settings: Settings, db: Database) -> Iterator[SqliteWorkerQueue]:
-    worker_queue = SqliteWorkerQueue(settings)
-    yield worker_queue
-    worker_queue.close()
+def worker_store(settings: Settings, stores: Stores) -> Iterator[WorkerStore]:
+    store = WorkerStore(settings)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """The fake Telegram Bot API, running (tests that start a bot of their own use tests.support.bot.fake_api)."""
+    async with fake_api() as running:
+        yield running
+
+
+@pytest.fixture
+def dispenser(stores: Stores, worker_store: WorkerStore) -> Dispenser:
+    return Dispenser(stores, worker_store)

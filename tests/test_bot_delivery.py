@@ -4,93 +4,86 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from telegram import Bot
 
 from bot.delivery import Delivery
 from bot.services import Services, Tuning
-from bot.state import BotState
-from jobs.models import JobState, JobStatus
+from jobs.models import JobOutcome
+from jobs.stores import Stores, open_stores
+from jobs.worker_store import WorkerStore
 from stylebot.config import Settings
-from tests.bot_support import fake_api, job_status, picture
+from tests.support.backends import SQLITE, Backend
+from tests.support.fakebotapi import FakeBotApi
+from tests.support.jobs import new_job
+from tests.support.pictures import picture
 
 
-class OneJobQueue:
-    """Just enough of BotQueue for the delivery loop; mark_delivered can be made to crash once."""
-
-    def __init__(self, job: JobStatus, crash_on_mark: bool) -> None:
-        self.job = job
-        self.crash_on_mark = crash_on_mark
-        self.delivered = False
-
-    async def undelivered(self) -> list[JobStatus]:
-        return [] if self.delivered else [self.job]
-
-    async def active(self) -> list[JobStatus]:
-        return []
-
-    async def mark_delivered(self, job_id: int) -> bool:
-        if self.crash_on_mark:
-            self.crash_on_mark = False
-            raise RuntimeError("the bot died right after sending")
-        first, self.delivered = not self.delivered, True
-        return first
+@pytest.fixture
+def backend() -> Backend:
+    return Backend(SQLITE)
 
 
-def done_job(tmp_path: Path, chat_id: int) -> JobStatus:
-    result = tmp_path / "result.png"
-    result.write_bytes(picture(fmt="PNG"))
-    return job_status(
-        id=3, chat_id=chat_id, user_id=chat_id, message_id=50, state=JobState.DONE, user_name="Al",
-        result_path=result, result_width=64, result_height=48, seconds=1.0,
-    )
+async def finished_job(stores: Stores, worker_store: WorkerStore, *, chat_id: int, failed: bool = False) -> int:
+    job_id = (await stores.jobs.enqueue(new_job(stores.storage, chat_id, 50, chat_id=chat_id))).job_id
+    claimed = worker_store.claim("w")
+    assert claimed is not None and claimed.id == job_id
+    if failed:
+        worker_store.fail(job_id, "w", "internal")  # type: ignore[arg-type]
+    else:
+        stores.storage.put(claimed.result_key, picture(fmt="PNG"))
+        worker_store.finish(job_id, "w", JobOutcome(claimed.result_key, 64, 48, 10, 10, 1.0, 0.1, 0.2))
+    return job_id
 
 
-async def test_crash_between_send_and_mark_does_not_send_twice(tmp_path: Path) -> None:
-    async with fake_api() as api:
-        settings = Settings(token=api.token, data_dir=tmp_path)
-        queue = OneJobQueue(done_job(tmp_path, 1001), crash_on_mark=True)
-        for _ in range(2):  # two bot lifetimes sharing the data dir
-            state = await BotState.open(tmp_path / "stylebot.sqlite3")
-            svc = Services(settings=settings, tuning=Tuning(), queue=queue, state=state)  # type: ignore[arg-type]
-            async with Bot(api.token, base_url=api.api_url, base_file_url=api.file_url) as bot:
-                delivery = Delivery(bot, svc)
-                try:
-                    await delivery.tick()
-                except RuntimeError:
-                    pass
-            await state.close()
-        assert queue.delivered
-        assert len(api.calls_to("sendPhoto")) == 1
+async def tick(api: FakeBotApi, settings: Settings, stores: Stores) -> None:
+    svc = Services(settings=settings, tuning=Tuning(), stores=stores)
+    async with Bot(api.token, base_url=api.api_url, base_file_url=api.file_url) as bot:
+        await Delivery(bot, svc).tick()
 
 
-async def test_unreachable_chat_is_marked_and_does_not_block(tmp_path: Path) -> None:
-    async with fake_api() as api:
-        settings = Settings(token=api.token, data_dir=tmp_path)
-        job = done_job(tmp_path, 1001)
-        queue = OneJobQueue(
-            JobStatus(
-                **{**job.__dict__, "state": JobState.FAILED, "error_code": "internal", "status_message_id": 12345}
-            ),
-            crash_on_mark=False,
-        )
-        state = await BotState.open(tmp_path / "stylebot.sqlite3")
-        svc = Services(settings=settings, tuning=Tuning(), queue=queue, state=state)  # type: ignore[arg-type]
-        async with Bot(api.token, base_url=api.api_url, base_file_url=api.file_url) as bot:
-            await Delivery(bot, svc).tick()
-        await state.close()
-        assert queue.delivered
-        # The status message was gone, so the failure was posted as a new message instead.
-        [sent] = api.calls_to("sendMessage")
-        assert sent.text.startswith("❌")
+async def test_crash_between_send_and_mark_does_not_send_twice(
+    api: FakeBotApi, settings: Settings, stores: Stores, worker_store: WorkerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = await finished_job(stores, worker_store, chat_id=1001)
+
+    async def bot_dies(job_id: int) -> bool:
+        raise RuntimeError("the bot died right after sending")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stores.jobs, "mark_delivered", bot_dies)
+        await tick(api, settings, stores)  # the error is logged; the job stays undelivered
+    assert [job.id for job in await stores.jobs.undelivered()] == [job_id]
+    restarted = await open_stores(settings)  # the next bot process, on the same database
+    try:
+        await tick(api, settings, restarted)
+        assert await restarted.jobs.undelivered() == []
+    finally:
+        await restarted.close()
+    assert len(api.calls_to("sendPhoto")) == 1
+    assert (await stores.jobs.status(job_id)).outcome is not None  # type: ignore[union-attr]
 
 
-async def test_status_says_when_no_painter_is_running(tmp_path: Path) -> None:
-    from stylebot.health import Heartbeat, worker_name
+async def test_unreachable_chat_is_marked_and_does_not_block(
+    api: FakeBotApi, settings: Settings, stores: Stores, worker_store: WorkerStore
+) -> None:
+    await finished_job(stores, worker_store, chat_id=1001, failed=True)
+    job_id = (await stores.jobs.undelivered())[0].id
+    await stores.jobs.set_status_message(job_id, 12345)  # a status message that no longer exists
+    await tick(api, settings, stores)
+    assert await stores.jobs.undelivered() == []
+    # The status message was gone, so the failure was posted as a new message instead.
+    [sent] = api.calls_to("sendMessage")
+    assert sent.text.startswith("❌")
 
-    svc = Services(settings=Settings(data_dir=tmp_path), tuning=Tuning())
+
+async def test_status_says_when_no_painter_is_running(
+    tmp_path: Path, settings: Settings, stores: Stores, worker_store: WorkerStore
+) -> None:
+    svc = Services(settings=settings, tuning=Tuning(), stores=stores)
     delivery = Delivery(None, svc)  # type: ignore[arg-type]
-    assert await delivery._painters_online()  # just started: workers may still be loading the engine
-    delivery._started_at -= 3600
-    assert not await delivery._painters_online()  # an hour up and no worker has ever beaten
-    Heartbeat(tmp_path, worker_name("w1")).beat()
-    assert await delivery._painters_online()
+    assert await delivery._mirror._painters_online()  # just started: workers may still be loading the engine
+    delivery._mirror._started_at -= 3600
+    assert not await delivery._mirror._painters_online()  # an hour up and no worker has ever reported
+    worker_store.worker_seen("gpu-1:7")  # a worker on any machine
+    assert await delivery._mirror._painters_online()

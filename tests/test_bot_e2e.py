@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from jobs.store import Database
-from tests.bot_support import (
+from jobs.stores import stores
+from tests.support.bot import (
     ADMIN,
     ALICE,
     BOB,
     GROUP,
+    bot_settings,
     button,
     fake_api,
     is_result,
     is_status,
-    make_settings,
-    picture,
     private,
     running_bot,
     workers,
 )
+from tests.support.pictures import picture
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,7 +33,7 @@ pytestmark = pytest.mark.timeout(60)
 async def test_photo_then_photo_private(tmp_path: Path) -> None:
     """Content then style: acknowledgement with position, progress edits, preview, one result with buttons."""
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api)
+        settings = bot_settings(tmp_path, api)
         with workers(settings, seconds=1.0):
             async with running_bot(settings):
                 chat = private(ALICE)
@@ -59,7 +61,7 @@ async def test_photo_then_photo_private(tmp_path: Path) -> None:
 async def test_album_captioned_preset_document_and_reply_flows(tmp_path: Path) -> None:
     """An album pairs content+style; a captioned photo, a later /style, a preset tap; documents keep quality."""
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api)
+        settings = bot_settings(tmp_path, api)
         with workers(settings, seconds=0.1):
             async with running_bot(settings):
                 chat = private(ALICE)
@@ -94,7 +96,7 @@ async def test_album_captioned_preset_document_and_reply_flows(tmp_path: Path) -
 async def test_group_flows_keep_members_apart(tmp_path: Path) -> None:
     """Groups: reply with /style@Bot, reply with a captioned picture; results reply and name the requester."""
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api)
+        settings = bot_settings(tmp_path, api)
         with workers(settings, seconds=0.1):
             async with running_bot(settings):
                 alice_photo = api.user_photo(GROUP, ALICE, picture((100, 0, 0)))
@@ -129,7 +131,7 @@ async def test_group_flows_keep_members_apart(tmp_path: Path) -> None:
 async def test_presets_savestyle_addpreset_and_unknown_names(tmp_path: Path) -> None:
     """/presets with thumbnails; /savestyle for a chat, /addpreset for admins only; unknown names get hints."""
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api)
+        settings = bot_settings(tmp_path, api)
         async with running_bot(settings):
             chat = private(ALICE)
             api.user_text(chat, ALICE, "/presets")
@@ -151,21 +153,21 @@ async def test_presets_savestyle_addpreset_and_unknown_names(tmp_path: Path) -> 
             api.user_text(GROUP, ADMIN, "/addpreset golden", reply_to=style)
             await api.wait_for("sendMessage", lambda c: "“golden” for everyone" in c.text)
 
-            async with Database(settings) as db:
-                assert [p.name for p in await db.presets.list(GROUP.id)] == [
+            async with stores(settings) as opened:
+                assert [p.name for p in await opened.presets.list(GROUP.id)] == [
                     "golden",
                     "mosaic",
                     "starry_night",
                     "sunny_day",
                     "the_scream",
                 ]
-                assert "sunny_day" not in [p.name for p in await db.presets.list(ALICE.id)]
+                assert "sunny_day" not in [p.name for p in await opened.presets.list(ALICE.id)]
 
 
 async def test_settings_buttons_and_result_buttons(tmp_path: Path) -> None:
     """/settings changes what the next job uses; Stronger, Full-size file and Share under a result."""
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api)
+        settings = bot_settings(tmp_path, api)
         with workers(settings, seconds=0.1):
             async with running_bot(settings):
                 chat = private(ALICE)
@@ -216,7 +218,7 @@ async def test_settings_buttons_and_result_buttons(tmp_path: Path) -> None:
 async def test_cancel_history_forget_stats(tmp_path: Path) -> None:
     """/cancel and the Cancel button stop jobs; /history offers Redo; /forget deletes; /stats for admins."""
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api, default_iterations=200)
+        settings = bot_settings(tmp_path, api, default_iterations=200)
         with workers(settings, seconds=30):
             async with running_bot(settings):
                 chat = private(ALICE)
@@ -257,7 +259,7 @@ async def test_cancel_history_forget_stats(tmp_path: Path) -> None:
 async def test_bad_inputs_are_refused_with_one_clear_message(tmp_path: Path) -> None:
     """A PDF, a corrupt JPEG, an oversize file, a tiny image: one message each, nothing downloaded needlessly."""
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api)
+        settings = bot_settings(tmp_path, api)
         async with running_bot(settings):
             chat = private(ALICE)
             api.user_document(chat, ALICE, b"%PDF-1.4 ...", mime_type="application/pdf", file_name="a.pdf")
@@ -278,7 +280,7 @@ async def test_bad_inputs_are_refused_with_one_clear_message(tmp_path: Path) -> 
 async def test_quotas_and_allow_list(tmp_path: Path) -> None:
     """Per-user queue limit (admins exempt) and the allow-list of users and chats."""
     async with fake_api() as api:
-        settings = make_settings(
+        settings = bot_settings(
             tmp_path, api, max_queued_per_user=1, allowed_users=frozenset({ALICE.id}), default_iterations=200
         )
         async with running_bot(settings):  # no worker: jobs stay queued
@@ -298,7 +300,7 @@ async def test_quotas_and_allow_list(tmp_path: Path) -> None:
 async def test_restart_with_jobs_in_flight(tmp_path: Path) -> None:
     """Stop the bot while jobs run; a new one on the same data dir delivers each result exactly once."""
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api)
+        settings = bot_settings(tmp_path, api)
         with workers(settings, seconds=1.5):
             chat = private(ALICE)
             async with running_bot(settings):
@@ -324,7 +326,7 @@ async def test_restart_with_jobs_in_flight(tmp_path: Path) -> None:
 async def test_flood_429_is_waited_out(tmp_path: Path) -> None:
     """A 429 with retry_after on sending the result is waited out and retried; the result arrives once."""
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api)
+        settings = bot_settings(tmp_path, api)
         with workers(settings, seconds=0.1):
             async with running_bot(settings):
                 api.fail_next("sendMessage", 1, retry_after=1)
@@ -348,7 +350,7 @@ async def test_token_never_logged(tmp_path: Path, caplog: pytest.LogCaptureFixtu
     """With every logger at DEBUG, no record shows the token (httpx and PTB log URLs that contain it)."""
     caplog.set_level(logging.DEBUG)
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api)
+        settings = bot_settings(tmp_path, api)
         async with running_bot(settings):
             logging.getLogger("bot.test").warning("request to %s", f"{api.api_url}{api.token}/getMe")
             api.user_text(private(ALICE), ALICE, "/help")
@@ -356,3 +358,37 @@ async def test_token_never_logged(tmp_path: Path, caplog: pytest.LogCaptureFixtu
     assert caplog.records
     assert api.token not in caplog.text
     assert "<token>" in caplog.text
+
+
+async def test_prune_leaves_nothing_of_finished_jobs_and_the_bot_goes_on(tmp_path: Path) -> None:
+    """After some jobs, `stylebot prune --older-than 0` empties the data folder and the database of them."""
+    async with fake_api() as api:
+        settings = bot_settings(tmp_path, api)
+        with workers(settings, seconds=0.1):
+            async with running_bot(settings):
+                chat = private(ALICE)
+                for n in range(3):
+                    api.user_photo(chat, ALICE, picture((n, 9, 9)), caption="/style mosaic")
+                    await api.wait_for("sendPhoto", is_result, count=n + 1, within_s=20)
+                await asyncio.sleep(0.3)  # the last one is marked delivered
+                env = {**os.environ, **settings.to_env()}
+                pruned = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "stylebot.cli", "prune", "--older-than", "0", env=env,
+                    stdout=asyncio.subprocess.PIPE,
+                )
+                out, _ = await pruned.communicate()
+                assert pruned.returncode == 0 and b"deleted 3 old request(s)" in out, out
+                assert await asyncio.to_thread(files_of, settings.files_dir / "users") == []
+                async with stores(settings) as opened:
+                    assert await opened.jobs.history(ALICE.id) == []
+                    assert await opened.jobs.count_today(ALICE.id) == 3  # the daily limit still counts them
+
+                api.user_photo(chat, ALICE, picture((200, 9, 9)), caption="/style the_scream")
+                await api.wait_for("sendPhoto", lambda c: is_result(c) and "the scream" in c.caption, within_s=20)
+                api.user_text(chat, ALICE, "/history")
+                [history] = await api.wait_for("sendMessage", lambda c: "recent pictures" in c.text)
+                assert history.text.count("#") == 1, "only what still exists is listed"
+
+
+def files_of(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot_support import ALICE, fake_api, is_result, make_settings, picture, private, running_bot, workers
+from tests.support.bot import ALICE, bot_settings, fake_api, is_result, private, running_bot, workers
+from tests.support.pictures import picture
 
 ENGINE_MISSING = any(importlib.util.find_spec(name) is None for name in ("keras", "engine.transfer"))
 
@@ -18,7 +19,7 @@ ENGINE_MISSING = any(importlib.util.find_spec(name) is None for name in ("keras"
 async def test_real_engine_paints_a_photo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STYLEBOT_ENGINE_FACTORY", raising=False)
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api, weights="random", max_size=64, default_iterations=4)
+        settings = bot_settings(tmp_path, api, weights="random", max_size=64, default_iterations=4)
         with workers(settings, engine_factory=None):
             async with running_bot(settings):
                 api.user_photo(private(ALICE), ALICE, picture((30, 120, 200), size=(96, 64)), caption="/style mosaic")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -19,10 +18,9 @@ from bot.logs import RedactToken
 from bot.params import job_params, step_strength, varied
 from bot.parsing import parse_command, preset_key, validate_preset_name
 from bot.progress import eta_text, format_duration, percent, progress_bar
-from bot.state import BotState
 from jobs.models import JobParams, JobState, JobStatus, UserSettings
 from stylebot.config import Settings
-from tests.bot_support import job_status
+from tests.support.bot import job_status
 
 
 def job(**changes: object) -> JobStatus:
@@ -90,6 +88,8 @@ def test_status_and_result_captions() -> None:
     assert "next in line" in queued_text(1, "x") and "starting now" in queued_text(0, "x")
     assert status_text(job(state=JobState.FAILED, error_code="out_of_memory")).startswith("❌")
     assert status_text(job(state=JobState.CANCELLED)) == "⏹ Cancelled."
+    delayed = job(state=JobState.QUEUED, error_code="storage_full", not_before=1_000_300.0)
+    assert "storage is full" in status_text(delayed, now=1_000_000.0) and "about 5 min" in status_text(delayed, now=1e6)
     done = job(state=JobState.DONE, result_width=512, result_height=384, total_iterations=300, seconds=42)
     caption = result_caption(done)
     assert "<b>starry night</b>" in caption and "strength 2×" in caption and "512×384" in caption
@@ -166,6 +166,8 @@ def test_params_from_settings_and_result_buttons() -> None:
     assert step_strength(8.0, True) == 8.0 and step_strength(0.25, False) == 0.25
     assert varied(params, "colors").preserve_colors is False
     assert varied(params, "up").strength == 4.0 and varied(params, "same") == params
+    # A user who never chose a size gets STYLEBOT_DEFAULT_SIZE.
+    assert job_params(UserSettings(), Settings(default_size=384)).max_side == 384
 
 
 def test_token_filter_redacts_messages_args_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
@@ -185,25 +187,3 @@ def test_run_bot_without_token_says_how_to_get_one() -> None:
         run_bot(Settings(token=""))
     assert exited.value.code == NO_TOKEN
     assert "BotFather" in NO_TOKEN and "\n" not in NO_TOKEN
-
-
-async def test_bot_state_pending_and_deliveries(tmp_path: Path) -> None:
-    state = await BotState.open(tmp_path / "bot.sqlite3")
-    try:
-        photo = tmp_path / "p.jpg"
-        photo.write_bytes(b"x")
-        await state.set_pending(1, 2, photo, 10)
-        pending = await state.get_pending(1, 2, 60)
-        assert pending is not None and not pending.used and pending.message_id == 10
-        assert await state.get_pending(1, 3, 60) is None, "keyed by (chat, user)"
-        await state.mark_pending_used(1, 2)
-        assert (await state.get_pending(1, 2, 60)).used  # type: ignore[union-attr]
-        assert await state.get_pending(1, 2, -1) is None, "expired"
-        await state.record_delivery(5, 1, 2, 99, "FILE", "caption")
-        await state.record_delivery(6, 1, 2, 100, None, "")
-        assert (await state.delivery(5)).file_id == "FILE"  # type: ignore[union-attr]
-        assert [d.job_id for d in await state.recent_results(2)] == [5]
-        assert await state.forget_user(2) == [photo]
-        assert await state.delivery(5) is None and await state.get_pending(1, 2, 60) is None
-    finally:
-        await state.close()

@@ -67,24 +67,22 @@ def test_total_loss_is_weighted_sum() -> None:
 
 
 def test_objective_gradient_matches_finite_differences() -> None:
-    from engine import images
+    from engine import StylizeOptions, images
     from engine.transfer import Stylizer
-    from tests.synthetic import content_photo, style_painting
+    from tests.support.pictures import content_photo, style_painting
 
     stylizer = Stylizer(weights="random", seed=0)
     runner = stylizer.runner("lbfgs")
     content, style = content_photo((32, 32)), style_painting((32, 32))
-    _, targets = stylizer.targets(
-        runner, content, [style], [1.0], size=(32, 32), strength=1.0, tv_weight=1e-3, style_scale=1.0
-    )
+    targets = stylizer.targets(images.to_caffe(content), [style], [1.0], StylizeOptions(tv_weight=1e-3))
     rng = np.random.default_rng(0)
     x = images.to_caffe(content) + rng.normal(0, 10, (1, 32, 32, 3)).astype(np.float32)
-    _, grad = runner.loss_and_grad(x, *targets)
+    _, grad = runner.loss_and_grad(x, targets)
     direction = rng.normal(0, 1, x.shape).astype(np.float32)
     direction /= np.linalg.norm(direction)
     eps = 1.0
-    plus, _ = runner.loss_and_grad(x + eps * direction, *targets)
-    minus, _ = runner.loss_and_grad(x - eps * direction, *targets)
+    plus, _ = runner.loss_and_grad(x + eps * direction, targets)
+    minus, _ = runner.loss_and_grad(x - eps * direction, targets)
     numeric = (plus - minus) / (2 * eps)
     analytic = float((grad * direction).sum())
     assert analytic == pytest.approx(numeric, rel=0.03)
@@ -105,7 +103,7 @@ def backend_grad(fn: Callable[[Any], Any], x: np.ndarray) -> np.ndarray:
     with tf.GradientTape() as tape:
         tape.watch(xt)
         y = fn(xt)
-    return tape.gradient(y, xt).numpy()
+    return np.asarray(tape.gradient(y, xt).numpy())
 
 
 def test_style_layer_gradient_matches_finite_differences(maps: tuple[np.ndarray, np.ndarray]) -> None:

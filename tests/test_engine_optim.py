@@ -22,7 +22,7 @@ def two_loop(g: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.nd
     for (s, y), a in zip(pairs, reversed(alphas), strict=True):
         b = (y @ r) / (y @ s)
         r += s * (a - b)
-    return r
+    return np.asarray(r)
 
 
 def quadratic_run(opt: Optimizer, hessian: np.ndarray, x0: np.ndarray, steps: int):  # type: ignore[no-untyped-def]

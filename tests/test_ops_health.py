@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from jobs.models import JobState
-from jobs.store import open_store
+from jobs.stores import stores
 from stylebot import cli
 from stylebot.health import BOT, Heartbeat, check, fresh_workers, heartbeat_dir, worker_name
-from tests.fake_engine import FakeEngine
-from tests.jobs_support import WorkerThread, make_settings, new_job, wait_for
+from tests.support.fake_engine import HANG, FakeEngine
+from tests.support.jobs import WorkerThread, new_job, wait_for
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -83,7 +85,7 @@ async def test_worker_beats_while_idle_and_painting_and_clears_on_exit(tmp_path:
     """The worker loop beats every poll, the job's heartbeat thread during a long job; a clean exit clears it."""
     settings = make_settings(tmp_path)
     path = heartbeat_dir(settings.data_dir) / worker_name("test:worker")
-    async with open_store(settings) as db:
+    async with stores(settings) as opened:
         worker = WorkerThread(settings, FakeEngine(seconds=1.5), worker_id="test:worker")
         try:
 
@@ -92,10 +94,10 @@ async def test_worker_beats_while_idle_and_painting_and_clears_on_exit(tmp_path:
 
             await wait_for(beating)
             assert check(settings.data_dir)[1] == "unhealthy (max age 60 s): bot: no heartbeat"
-            job_id = (await db.jobs.enqueue(new_job(settings, user_id=1, message_id=1))).job_id
+            job_id = (await opened.jobs.enqueue(new_job(opened.storage, 1, 1))).job_id
 
             async def running() -> bool:
-                status = await db.jobs.status(job_id)
+                status = await opened.jobs.status(job_id)
                 return status is not None and status.state == JobState.RUNNING
 
             await wait_for(running)
@@ -106,3 +108,36 @@ async def test_worker_beats_while_idle_and_painting_and_clears_on_exit(tmp_path:
         finally:
             worker.stop()
     assert not path.exists()
+
+
+def test_a_worker_machine_checks_only_its_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a GPU machine of a many-machine deployment the bot runs elsewhere: its heartbeat is not expected."""
+    assert health(tmp_path, monkeypatch, capsys, "--worker-only").startswith("1: unhealthy (max age 60 s): workers")
+    beat(tmp_path, worker_name("gpu-1:7"), age_s=3)
+    assert health(tmp_path, monkeypatch, capsys, "--worker-only") == "0: healthy: 1 worker(s) fresh"
+
+
+async def test_a_worker_stuck_in_a_job_is_reported_unhealthy(tmp_path: Path) -> None:
+    """Past its time limit (plus a lease) a job's heartbeat stops: the job fails and health sees the stuck worker."""
+    settings = make_settings(tmp_path, job_time_limit_s=0.5, lease_s=0.5, heartbeat_s=0.05)
+    unblock = threading.Event()
+    async with stores(settings) as opened:
+        worker = WorkerThread(settings, FakeEngine(unblock=unblock), worker_id="stuck:1")
+        try:
+            job_id = (await opened.jobs.enqueue(new_job(opened.storage, 1, 1, content=HANG))).job_id
+
+            async def failed() -> bool:
+                status = await opened.jobs.status(job_id)
+                return status is not None and status.state == JobState.FAILED
+
+            await wait_for(failed, within=10)
+            assert (await opened.jobs.status(job_id)).error_code == "time_limit"  # type: ignore[union-attr]
+            beat(settings.data_dir, BOT)
+            await asyncio.sleep(1.0)
+            ok, line = check(settings.data_dir, max_age_s=0.8)
+            assert not ok and "workers: 0 of 1 needed fresh" in line
+        finally:
+            unblock.set()
+            worker.stop()

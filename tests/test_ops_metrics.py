@@ -15,20 +15,21 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot import metrics
 from jobs.models import JobState, JobStatus
-from stylebot import health, metrics
-from tests.bot_support import (
+from stylebot import health
+from tests.support.bot import (
     ALICE,
+    bot_settings,
     fake_api,
     is_result,
     is_status,
     job_status,
-    make_settings,
-    picture,
     private,
     running_bot,
     workers,
 )
+from tests.support.pictures import picture
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -104,7 +105,7 @@ async def test_bot_serves_metrics_and_health_after_a_done_and_a_failed_job(
     caplog.set_level(logging.INFO, logger="bot.delivery")
     port = free_port()
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api, metrics_port=port, metrics_addr="127.0.0.1")
+        settings = bot_settings(tmp_path, api, metrics_port=port, metrics_addr="127.0.0.1")
         chat = private(ALICE)
         async with running_bot(settings):
             before = scrape(port)
@@ -152,7 +153,7 @@ async def test_bot_serves_metrics_and_health_after_a_done_and_a_failed_job(
 def test_bot_metrics_and_health_import_no_tensorflow() -> None:
     """The bot process (and the HEALTHCHECK) must stay light: no TensorFlow, Keras or JAX."""
     code = (
-        "import sys, bot.app, stylebot.metrics, stylebot.health, stylebot.cli; "
+        "import sys, bot.app, bot.metrics, stylebot.health, stylebot.cli, jobs.stores; "
         "print(sorted(m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules))"
     )
     root = Path(__file__).parents[1]

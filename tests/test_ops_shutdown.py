@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from jobs.pool import PROJECT_ROOT
 from stylebot.config import Settings
 from stylebot.health import heartbeat_dir
-from tests.bot_support import ALICE, fake_api, is_result, is_status, make_settings, picture, private
-from tests.fakebotapi import FakeBotApi
+from tests.support.bot import ALICE, bot_settings, fake_api, is_result, is_status, private
+from tests.support.fakebotapi import FakeBotApi
+from tests.support.pictures import picture
+from worker.pool import PROJECT_ROOT
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -38,7 +39,7 @@ def run_env(settings: Settings, engine_seconds: float) -> dict[str, str]:
         "STYLEBOT_HEARTBEAT_SECONDS": "0.1",
         "STYLEBOT_LEASE_SECONDS": "5",
         "STYLEBOT_SHUTDOWN_GRACE": "1",
-        "STYLEBOT_ENGINE_FACTORY": "tests.fake_engine:make_engine",
+        "STYLEBOT_ENGINE_FACTORY": "tests.support.fake_engine:make_engine",
         "FAKE_ENGINE_SECONDS": str(engine_seconds),
     }
 
@@ -89,7 +90,7 @@ async def wait_started(api: FakeBotApi, proc: asyncio.subprocess.Process, log: P
 async def test_sigterm_mid_job_requeues_and_restart_delivers_once(tmp_path: Path) -> None:
     log = tmp_path / "stylebot.log"
     async with fake_api() as api:
-        settings = make_settings(tmp_path, api)
+        settings = bot_settings(tmp_path, api)
         chat = private(ALICE)
         proc = await start(settings, engine_seconds=60, log=log)
         try:

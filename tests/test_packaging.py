@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -89,7 +91,8 @@ def test_image_is_pinned_non_root_with_weights_volume_healthcheck_and_command() 
     [healthcheck] = args_of("HEALTHCHECK")
     assert healthcheck.endswith('CMD ["stylebot", "health"]')
     assert args_of("CMD") == ['["stylebot", "run"]']
-    assert any(re.search(r"pip install .*--editable \.", run) for run in args_of("RUN")), "migrations/ beside jobs/"
+    assert any(re.search(r"pip install --no-deps \.", run) for run in args_of("RUN")), "installed as a package"
+    assert "STYLEBOT_MIGRATIONS_DIR" not in dockerfile(), "the migrations come with the package"
 
 
 def test_dockerfile_copies_what_exists_and_dockerignore_keeps_it() -> None:
@@ -101,7 +104,7 @@ def test_dockerfile_copies_what_exists_and_dockerignore_keeps_it() -> None:
             assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
             assert source.rstrip("/") not in ignored, f"COPY {source}: excluded by .dockerignore"
     copied = {source.rstrip("/") for copy in args_of("COPY") for source in copy.split()[:-1]}
-    assert {"bot", "engine", "jobs", "stylebot", "migrations", "pyproject.toml"} <= copied
+    assert {"bot", "engine", "imaging", "jobs", "stylebot", "migrations", "worker", "pyproject.toml"} <= copied
 
 
 def test_every_stylebot_subcommand_the_image_runs_exists() -> None:
@@ -136,7 +139,7 @@ def test_compose_reserves_the_gpu_keeps_data_and_reads_env_file() -> None:
 def test_env_example_lists_every_setting_and_no_secret() -> None:
     example = (ROOT / ".env.example").read_text()
     listed = set(re.findall(r"^#? ?(STYLEBOT_[A-Z_]+)=", example, re.MULTILINE))
-    read = {f"STYLEBOT_{name}" for name in re.findall(r'get\("([A-Z_]+)"', (ROOT / "stylebot/config.py").read_text())}
+    read = set(Settings().to_env()) | {f"STYLEBOT_{f.metadata['env']}" for f in dataclasses.fields(Settings)}
     assert read - listed == set(), "add these to .env.example"
     assert re.search(r"^STYLEBOT_TOKEN=$", example, re.MULTILINE), "no token in the example"
     assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
@@ -151,3 +154,34 @@ def test_readme_starts_with_two_commands_and_ci_runs_the_test_one_word_for_word(
     ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert install_and_test in ci_lines
     assert "set -euo pipefail" in ci_lines and ".venv/bin/ruff check ." in ci_lines
+    assert ".venv/bin/lint-imports" in ci_lines and ".venv/bin/mypy" in ci_lines
+
+
+def test_a_built_wheel_carries_every_package_and_the_migrations(tmp_path: Path) -> None:
+    """A non-editable install (the image's) needs no STYLEBOT_MIGRATIONS_DIR: the SQL files ship in the wheel."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    [wheel] = tmp_path.glob("stylebot-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package in ("bot", "engine", "imaging", "jobs", "migrations", "stylebot", "worker"):
+        assert f"{package}/__init__.py" in names
+    shipped = {name for name in names if name.startswith("migrations/") and name.endswith(".sql")}
+    on_disk = {str(p.relative_to(ROOT)) for p in (ROOT / "migrations").rglob("*.sql")}
+    assert shipped == on_disk and any("postgresql/" in name for name in shipped)
+
+
+def test_the_many_machine_compose_file_shares_only_the_two_urls() -> None:
+    text = (ROOT / "compose.scale.yaml").read_text()
+    for service in ("postgres", "s3", "bot", "worker"):
+        assert re.search(rf"\n  {service}:\n", text), f"a {service} service"
+    assert "STYLEBOT_DATABASE_URL: postgresql://" in text and "STYLEBOT_STORAGE_URL: s3://" in text
+    assert re.search(r'\n      STYLEBOT_WORKERS: "0"', text), "the bot paints nothing itself"
+    assert re.search(r"\n    command: \[\"stylebot\", \"worker\"\]\n", text)
+    assert "stylebot-data" not in text and "/data\n    restart" not in text.split("bot:")[1], "no shared folder"
+    worker = text.split("\n  worker:\n")[1]
+    assert re.search(r"devices:\n\s+- driver: nvidia\n\s+count: 1\n\s+capabilities: \[gpu\]", worker)
+    assert "-s3.port.lance=0 -s3.port.iceberg=0" in text
+    assert "--scale worker=" in text

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from telegram import InlineQueryResultCachedPhoto, Update
+from telegram import InlineKeyboardMarkup, InlineQueryResultCachedPhoto, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from ..services import services
+from jobs.models import Delivery
+
+from ..i18n import Translator, translator_of
+from ..keyboards import share_keyboard
+from ..services import Services, services
 
 MAX_RESULTS = 20
 
@@ -17,7 +21,8 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if query is None:
         return
     svc = services(context)
-    results = await svc.st.recent_results(query.from_user.id, limit=MAX_RESULTS)
+    t = translator_of(update)
+    results = await svc.chat_state.recent_results(query.from_user.id, limit=MAX_RESULTS)
     wanted = query.query.strip().lstrip("#")
     if wanted.isdigit():
         results.sort(key=lambda r: r.job_id != int(wanted))
@@ -28,9 +33,22 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                 photo_file_id=r.file_id or "",
                 caption=r.caption,
                 parse_mode=ParseMode.HTML,
+                reply_markup=await _paint_mine(svc, r, t),
             )
             for r in results
         ],
         cache_time=5,
         is_personal=True,
     )
+
+
+async def _paint_mine(svc: Services, result: Delivery, t: Translator) -> InlineKeyboardMarkup | None:
+    """A link for whoever sees the shared picture: their photo in the same style, when it is a style anyone
+    can use (a global preset)."""
+    job = await svc.jobs.status(result.job_id)
+    if job is None or not job.style_name or not svc.bot_username:
+        return None
+    preset = await svc.presets.get(job.style_name, 0)
+    if preset is None or preset.chat_id is not None:
+        return None
+    return share_keyboard(svc.bot_username, preset.name, t)

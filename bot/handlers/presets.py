@@ -7,75 +7,82 @@ import logging
 from html import escape
 from pathlib import Path
 
-from telegram import Bot, InputMediaPhoto, Message, Update, User
+from telegram import Bot, InputMediaPhoto, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from jobs.models import Preset
 
-from ..images import BadImage, thumbnail_bytes, validate_image
+from ..i18n import N_, NP_, Translator, translator, translator_of
+from ..identity import Requester, person, requester_of
+from ..images import BadImage, download, thumbnail_bytes, validate_image
 from ..keyboards import PRESET_PREFIX, preset_keyboard
-from ..limits import ImageRef, image_ref
+from ..limits import ImageRef, image_ref, image_refusal
 from ..parsing import Command, validate_preset_name
-from ..requests import Refused, check_quota, fetch, find_preset, submit
+from ..requests import Refused, check_quota, find_preset, submit
 from ..services import Services, services
 from .common import answer
 
 log = logging.getLogger(__name__)
 
 PRESET_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
-NAME_RULES = "A style name uses letters, digits, - and _ (at most 32), e.g. /savestyle my_watercolour"
+NAME_RULES = N_("A style name uses letters, digits, - and _ (at most 32), e.g. /savestyle my_watercolour")
 ALBUM_SIZE = 10  # Telegram's limit for one media group
 
 
 async def on_presets(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/presets: thumbnails of every style this chat can use, then buttons to pick one."""
-    msg, user = update.effective_message, update.effective_user
+    msg, user = update.effective_message, requester_of(update)
     if msg is None or user is None:
         return
-    svc = services(context)
-    presets = await svc.p.list(msg.chat_id)
+    svc, t = services(context), translator_of(update)
+    presets = await svc.presets.list(msg.chat_id)
     if not presets:
         await answer(
             msg,
-            "There are no styles yet. Reply to a picture with /savestyle &lt;name&gt; to add one for this chat.",
+            t.gettext(
+                "There are no styles yet. Reply to a picture with /savestyle &lt;name&gt; to add one for this chat."
+            ),
         )
         return
-    thumbs = await asyncio.gather(*(asyncio.to_thread(_thumb_or_none, p.path) for p in presets))
+    thumbs = await asyncio.gather(*(_thumb_or_none(svc, p) for p in presets))
     shown = [(p, t) for p, t in zip(presets, thumbs, strict=True) if t is not None]
     for start in range(0, len(shown), ALBUM_SIZE):
         chunk = shown[start : start + ALBUM_SIZE]
         if len(chunk) == 1:
             preset, thumb = chunk[0]
-            await context.bot.send_photo(msg.chat_id, photo=thumb, caption=_label(preset))
+            await context.bot.send_photo(msg.chat_id, photo=thumb, caption=_label(preset, t))
         else:
             await context.bot.send_media_group(
-                msg.chat_id, media=[InputMediaPhoto(thumb, caption=_label(p)) for p, thumb in chunk]
+                msg.chat_id, media=[InputMediaPhoto(thumb, caption=_label(p, t)) for p, thumb in chunk]
             )
     names = ", ".join(p.name for p in presets)
     await answer(
         msg,
-        f"Styles: {escape(names, quote=False)}.\n"
-        "Send a photo captioned /style &lt;name&gt;, or send a photo and tap a style.",
+        t.gettext(
+            "Styles: {names}.\nSend a photo captioned /style &lt;name&gt;, or send a photo and tap a style.",
+            names=escape(names, quote=False),
+        ),
         reply_markup=preset_keyboard(presets, owner_id=user.id),
     )
 
 
-def _label(preset: Preset) -> str:
-    return preset.name if preset.chat_id is None else f"{preset.name} (this chat)"
+def _label(preset: Preset, t: Translator) -> str:
+    return preset.name if preset.chat_id is None else t.gettext("{name} (this chat)", name=preset.name)
 
 
-def _thumb_or_none(path: Path) -> bytes | None:
+async def _thumb_or_none(svc: Services, preset: Preset) -> bytes | None:
+    data = await svc.read_picture(preset.image_key)
     try:
-        return thumbnail_bytes(path)
-    except Exception:  # a broken preset file must not break /presets for everyone
-        log.warning("preset image %s can't be read", path)
+        return await asyncio.to_thread(thumbnail_bytes, data) if data is not None else None
+    except Exception:  # a broken preset picture must not break /presets for everyone
+        log.warning("preset image %s can't be read", preset.image_key)
         return None
 
 
 async def on_save_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/savestyle <name> or /addpreset <name> as a reply to a picture: save it as a style."""
-    msg, user = update.effective_message, update.effective_user
+    msg, user = update.effective_message, requester_of(update)
     if msg is None or user is None or msg.text is None:
         return
     svc = services(context)
@@ -83,65 +90,124 @@ async def on_save_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     ref = image_ref(msg.reply_to_message)
     try:
         if ref is None:
-            raise Refused(f"Reply to a picture with /{cmd.name} <name> to save it as a style.")
+            raise Refused(N_("Reply to a picture with /{command} <name> to save it as a style.", command=cmd.name))
         await save_preset(context.bot, svc, msg, user, ref, cmd)
     except Refused as exc:
-        await answer(msg, escape(str(exc), quote=False))
+        await answer(msg, escape(exc.say(translator_of(update)), quote=False))
 
 
-async def save_preset(bot: Bot, svc: Services, msg: Message, user: User, ref: ImageRef, cmd: Command) -> None:
+async def save_preset(bot: Bot, svc: Services, msg: Message, user: Requester, ref: ImageRef, cmd: Command) -> None:
     """Save the picture as a chat style (/savestyle) or, for admins, a global one (/addpreset)."""
     is_global = cmd.name == "addpreset"
     if is_global and not svc.settings.is_admin(user.id):
-        raise Refused("Only the bot's admins can add global styles. Use /savestyle <name> for this chat.")
+        raise Refused(N_("Only the bot's admins can add global styles. Use /savestyle <name> for this chat."))
     if not cmd.args:
         raise Refused(NAME_RULES)
     name = validate_preset_name(cmd.arg_text)
     if name is None:
         raise Refused(NAME_RULES)
     chat_id = None if is_global else msg.chat_id
-    path = await fetch(bot, svc, user.id, ref)  # the preset store keeps its own copy
-    await svc.p.add(name, path, chat_id=chat_id, added_by=user.id)
-    where = "for everyone" if is_global else ("for you" if msg.chat.type == ChatType.PRIVATE else "for this chat")
-    await answer(
-        msg, f"Saved the style “{escape(name, quote=False)}” {where}. Try it: /style {escape(name, quote=False)}"
-    )
+    if chat_id is not None:
+        await _check_chat_preset_change(bot, svc, msg, user, name)
+    refusal = image_refusal(ref)
+    if refusal:
+        raise Refused(refusal)
+    try:
+        data = await download(bot, ref)
+    except BadImage as exc:
+        raise Refused(exc.text) from exc
+    await svc.presets.add(name, data, ref.suffix, chat_id=chat_id, added_by=user.id)
+    t, shown = translator(user.language), escape(name, quote=False)
+    if is_global:
+        saved = t.gettext("Saved the style “{name}” for everyone. Try it: /style {name}", name=shown)
+    elif msg.chat.type == ChatType.PRIVATE:
+        saved = t.gettext("Saved the style “{name}” for you. Try it: /style {name}", name=shown)
+    else:
+        saved = t.gettext("Saved the style “{name}” for this chat. Try it: /style {name}", name=shown)
+    await answer(msg, saved)
+
+
+async def _check_chat_preset_change(bot: Bot, svc: Services, msg: Message, user: Requester, name: str) -> None:
+    """A chat's styles: any member may add one (up to the limit); only its admins may overwrite one."""
+    existing = await svc.presets.get(name, msg.chat_id)
+    replacing = existing is not None and existing.chat_id == msg.chat_id
+    if replacing and not await _may_manage_styles(bot, svc, msg, user):
+        raise Refused(N_("Only this group's admins can change its style “{name}”. Pick another name.", name=name))
+    if not replacing and await svc.presets.count(msg.chat_id) >= svc.settings.max_presets_per_chat:
+        raise Refused(
+            NP_(
+                "This chat already has {n} style, the most it can keep. Delete it first with /deletestyle <name>.",
+                "This chat already has {n} styles, the most it can keep. Delete one first with /deletestyle <name>.",
+                svc.settings.max_presets_per_chat,
+            )
+        )
+
+
+async def _may_manage_styles(bot: Bot, svc: Services, msg: Message, user: Requester) -> bool:
+    """In a private chat its owner; in a group its admins (an anonymous admin posts as the group itself)."""
+    if msg.chat.type == ChatType.PRIVATE or svc.settings.is_admin(user.id) or user.id == msg.chat_id:
+        return True
+    return not user.as_chat and await svc.chat_admins.is_admin(bot, msg.chat_id, user.id)
+
+
+async def on_delete_style(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/deletestyle <name>: delete one of this chat's styles (in groups, admins only)."""
+    msg, user = update.effective_message, requester_of(update)
+    if msg is None or user is None:
+        return
+    svc, t = services(context), translator_of(update)
+    name = validate_preset_name(" ".join(context.args or ()))
+    if name is None:
+        await answer(msg, t.gettext("Which one? /deletestyle &lt;name&gt; — /presets lists this chat's styles."))
+    elif not await _may_manage_styles(context.bot, svc, msg, user):
+        await answer(msg, t.gettext("Only this group's admins can delete its styles."))
+    elif await svc.presets.delete(name, msg.chat_id):
+        await answer(msg, t.gettext("Deleted the style “{name}”.", name=escape(name, quote=False)))
+    else:
+        await answer(
+            msg, t.gettext("This chat has no style of its own called “{name}”.", name=escape(name, quote=False))
+        )
 
 
 async def on_preset_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A tap on a style button: paint the tapper's waiting photo with it."""
-    query, user = update.callback_query, update.effective_user
-    if query is None or user is None or query.data is None or not isinstance(query.message, Message):
+    """A tap on a style button: paint the waiting photo of the one who sent it with that style."""
+    query, tapper = update.callback_query, update.effective_user
+    if query is None or tapper is None or query.data is None or not isinstance(query.message, Message):
         return
-    svc = services(context)
-    owner, _, name = query.data.removeprefix(PRESET_PREFIX).partition(":")
-    if owner != str(user.id):
-        await query.answer("These buttons are for whoever sent the photo. Send your own photo first.", True)
-        return
+    svc, t = services(context), translator_of(update)
+    owner_text, _, name = query.data.removeprefix(PRESET_PREFIX).partition(":")
+    owner = int(owner_text) if owner_text.lstrip("-").isdigit() else 0
     prompt = query.message
+    if not await svc.chat_admins.may_act_for(context.bot, prompt.chat_id, tapper.id, owner):
+        await query.answer(t.gettext("These buttons are for whoever sent the photo. Send your own photo first."), True)
+        return
+    user = person(tapper)
+    if owner != tapper.id:  # an admin of the group, for the group's anonymous admin (in the tapper's language)
+        user = Requester(owner, prompt.chat.title or "", as_chat=True, language=tapper.language_code or "")
+    assert user is not None
     async with svc.lock(prompt.chat_id, user.id):
-        pending = await svc.st.get_pending(prompt.chat_id, user.id, svc.tuning.pending_ttl_s)
+        pending = await svc.chat_state.get_pending(prompt.chat_id, user.id, svc.tuning.pending_ttl_s)
         if pending is None:
-            await query.answer("Send me a photo first, then pick a style.", True)
+            await query.answer(t.gettext("Send me a photo first, then pick a style."), True)
             return
         try:
             preset = await find_preset(svc, name, prompt.chat_id)
             await check_quota(svc, user.id)
         except Refused as exc:
-            await query.answer(str(exc)[:200], True)
+            await query.answer(exc.say(t)[:200], True)
             return
-        await query.answer(f"Painting with {preset.name}…")
+        await query.answer(t.gettext("Painting with {style}…", style=preset.name))
         # Each prompt makes one job: it is recorded under the prompt's message, so a double tap is harmless.
         await query.edit_message_reply_markup(None)
-        await svc.st.mark_pending_used(prompt.chat_id, user.id)
+        await svc.chat_state.mark_pending_used(prompt.chat_id, user.id)
         await submit(
             context.bot,
             svc,
             chat_id=prompt.chat_id,
             chat_type=prompt.chat.type,
             user=user,
-            content=pending.path,
-            styles=(preset.path,),
+            content=pending.image_key,
+            styles=(preset.image_key,),
             style_name=preset.name,
             reply_message_id=pending.message_id,
             request_message_id=prompt.id,
@@ -160,16 +226,19 @@ async def sync_preset_dir(svc: Services) -> int:
         if name is None:
             log.warning("preset file %s skipped: its name can't be a style name", path.name)
             continue
-        existing = await svc.p.get(name, 0)
+        existing = await svc.presets.get(name, 0)
         # A style an admin added with /addpreset wins over a file of the same name.
-        if existing is not None and (existing.added_by or await asyncio.to_thread(_same_file, existing.path, path)):
+        if existing is not None and existing.added_by:
             continue
         try:
-            await asyncio.to_thread(validate_image, await asyncio.to_thread(path.read_bytes))
-        except BadImage:
+            data = await asyncio.to_thread(path.read_bytes)
+            await asyncio.to_thread(validate_image, data)
+        except (OSError, BadImage):
             log.warning("preset file %s skipped: not a readable picture", path.name)
             continue
-        await svc.p.add(name, path, chat_id=None, added_by=0)
+        if existing is not None and await svc.read_picture(existing.image_key) == data:
+            continue
+        await svc.presets.add(name, data, path.suffix, chat_id=None, added_by=0)
         added += 1
     return added
 
@@ -179,10 +248,3 @@ def _list_images(directory: Path) -> list[Path]:
         log.warning("presets directory %s does not exist", directory)
         return []
     return sorted(p.resolve() for p in directory.iterdir() if p.suffix.lower() in PRESET_SUFFIXES)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
-    except OSError:
-        return False

@@ -1,4 +1,4 @@
-"""/settings: strength, size, keep colours and quality, stored per user."""
+"""/settings: strength, size, strokes, keep colours and quality, stored per user."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from jobs.models import QUALITIES
+
 from ..captions import settings_text
+from ..i18n import translator_of
 from ..keyboards import SETTINGS_PREFIX, settings_keyboard
-from ..params import QUALITIES, STRENGTHS, clamp_size
+from ..params import STRENGTHS, STROKE_CHOICES, clamp_size
 from ..services import services
 from .common import answer
 
@@ -19,10 +22,10 @@ async def on_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     msg, user = update.effective_message, update.effective_user
     if msg is None or user is None:
         return
-    svc = services(context)
-    current = await svc.us.get(user.id)
+    svc, t = services(context), translator_of(update)
+    current = await svc.user_settings.get(user.id)
     await answer(
-        msg, settings_text(current, svc.settings), reply_markup=settings_keyboard(user.id, current, svc.settings)
+        msg, settings_text(current, svc.settings, t), reply_markup=settings_keyboard(user.id, current, svc.settings, t)
     )
 
 
@@ -31,10 +34,10 @@ async def on_settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:
         return
-    svc = services(context)
+    svc, t = services(context), translator_of(update)
     owner, field, value = [*query.data.removeprefix(SETTINGS_PREFIX).split(":", 2), "", ""][:3]
     if owner != str(user.id):
-        await query.answer("These are someone else's settings. Send /settings for yours.", True)
+        await query.answer(t.gettext("These are someone else's settings. Send /settings for yours."), True)
         return
     change: dict[str, object]
     try:
@@ -42,6 +45,8 @@ async def on_settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
             change = {"strength": float(value)}
         elif field == "size":
             change = {"max_side": clamp_size(int(value), svc.settings)}
+        elif field == "strokes" and value in STROKE_CHOICES:
+            change = {"style_scale": STROKE_CHOICES[value]}
         elif field == "colors":
             change = {"preserve_colors": value == "1"}
         elif field == "quality" and value in QUALITIES:
@@ -49,15 +54,15 @@ async def on_settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         else:
             raise ValueError(field)
     except ValueError:
-        await query.answer("That button is out of date. Send /settings again.", True)
+        await query.answer(t.gettext("That button is out of date. Send /settings again."), True)
         return
-    updated = await svc.us.update(user.id, **change)
-    await query.answer("Saved.")
+    updated = await svc.user_settings.update(user.id, **change)
+    await query.answer(t.gettext("Saved."))
     try:
         await query.edit_message_text(
-            settings_text(updated, svc.settings),
+            settings_text(updated, svc.settings, t),
             parse_mode=ParseMode.HTML,
-            reply_markup=settings_keyboard(user.id, updated, svc.settings),
+            reply_markup=settings_keyboard(user.id, updated, svc.settings, t),
         )
     except BadRequest as exc:  # tapping the chosen value again changes nothing
         if "not modified" not in str(exc).lower():

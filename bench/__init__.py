@@ -1,0 +1,1 @@
+"""Benchmarks (not installed): queue, delivery, and the GPU check script."""

@@ -1,0 +1,39 @@
+"""What the delivery's parts share: the bot, the services, the stop signal, the call log, the queue mirror and
+what each status message shows."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from telegram import Bot
+
+from ..services import Services
+from .pacing import CallLog
+from .queue_mirror import QueueMirror
+from .stats import DeliveryStats
+from .status_messages import StatusMessages
+
+
+@dataclass(frozen=True)
+class Shared:
+    bot: Bot
+    svc: Services
+    stats: DeliveryStats
+    stopping: asyncio.Event
+    calls: CallLog
+    mirror: QueueMirror
+    messages: StatusMessages
+
+
+class Part:
+    """A part of the delivery loop (the results, the status edits), with the shared pieces at hand."""
+
+    def __init__(self, shared: Shared) -> None:
+        self._bot = shared.bot
+        self._svc = shared.svc
+        self._stats = shared.stats
+        self._stopping = shared.stopping
+        self._calls = shared.calls
+        self._mirror = shared.mirror
+        self._messages = shared.messages

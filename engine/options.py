@@ -1,0 +1,69 @@
+"""`StylizeOptions`: everything a caller may choose about one stylisation, validated once, with its defaults."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+OptimizerName = Literal["lbfgs", "adam"]
+InitName = Literal["content", "noise"]
+Precision = Literal["float32", "bfloat16"]
+
+OPTIMIZERS: tuple[OptimizerName, ...] = get_args(OptimizerName)
+INITS: tuple[InitName, ...] = get_args(InitName)
+PRECISIONS: tuple[Precision, ...] = get_args(Precision)
+
+DEFAULT_MAX_SIDE = 512
+DEFAULT_ITERATIONS = 200
+DEFAULT_STRENGTH = 1.0
+DEFAULT_TV_WEIGHT = 0.02  # smoothness, on the same per-feature scale as α (a little TV cleans speckle)
+DEFAULT_CHUNK_SECONDS = 0.5  # how often the compiled loop comes back to the host (progress, cancel)
+MIN_SIDE = 32  # the smallest picture worth painting (and the floor of the out-of-memory retries)
+
+
+@dataclass(frozen=True)
+class StylizeOptions:
+    """How to paint one picture; see the README's option table. Invalid values raise `ValueError` here."""
+
+    max_side: int = DEFAULT_MAX_SIDE  # longest side of the result in pixels
+    iterations: int = DEFAULT_ITERATIONS
+    strength: float = DEFAULT_STRENGTH  # β = strength · 0.02 with α = 1/(N·M) of conv4_2
+    style_weights: tuple[float, ...] | None = None  # blend of several paintings (normalised); None = equal
+    optimizer: OptimizerName = "lbfgs"
+    preserve_colors: bool = False
+    style_scale: float = 1.0  # size of the brush strokes relative to the picture
+    init: InitName = "content"
+    seed: int = 0
+    tv_weight: float = DEFAULT_TV_WEIGHT
+    multiscale: bool = True  # half size first, then full size
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS
+    deterministic: bool = False  # bit-identical results for the same inputs, seed and backend (may be slower)
+    precision: Precision = "float32"  # "bfloat16": the convolutions only; Grams, losses and optimiser stay float32
+
+    def __post_init__(self) -> None:
+        if self.style_weights is not None:
+            # Accept any sequence but keep a tuple, so the options stay hashable and immutable.
+            object.__setattr__(self, "style_weights", tuple(float(w) for w in self.style_weights))
+            if any(not math.isfinite(w) or w < 0 for w in self.style_weights) or sum(self.style_weights) <= 0:
+                raise ValueError("style weights must be non-negative and not all zero")
+        if self.max_side < MIN_SIDE:
+            raise ValueError(f"max_side must be at least {MIN_SIDE} pixels")
+        if self.iterations < 1:
+            raise ValueError("iterations must be at least 1")
+        if not self.strength > 0:
+            raise ValueError("strength must be positive")
+        if not self.style_scale > 0:
+            raise ValueError("style_scale must be positive")
+        if not self.tv_weight >= 0:
+            raise ValueError("tv_weight must be zero or positive")
+        if not self.chunk_seconds > 0:
+            raise ValueError("chunk_seconds must be positive")
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("init", self.init, INITS)
+        _check_choice("precision", self.precision, PRECISIONS)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)} (got {value!r})")

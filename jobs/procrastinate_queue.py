@@ -1,0 +1,93 @@
+"""The queue on Postgres: procrastinate holds the work items; the `jobs` table keeps what the bot shows.
+
+Each job is deferred as one procrastinate job of task `stylebot.paint(job_id=…)`, in the same transaction
+that records the request, with
+- lock `user:<id>`: procrastinate runs jobs of one lock one at a time, in order (one running job per user);
+- priority `-turn`: everyone's first waiting job before anyone's second (see `jobs.sql.NEXT_TURN`).
+`/cancel` is procrastinate's cancel (a waiting job) or abort (a running one; the worker hears it at once
+through LISTEN/NOTIFY). A worker that dies stops its procrastinate heartbeat; `recover_stalled`, run
+periodically by every worker, finds its jobs with procrastinate's stalled-job query and retries them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from procrastinate import App, PsycopgConnector
+from procrastinate.jobs import Status
+
+from jobs.database import Transaction, libpq_url
+from jobs.models import JobState
+
+log = logging.getLogger(__name__)
+
+PAINT_TASK = "stylebot.paint"
+PAINT_QUEUE = "paint"
+
+
+def make_app(database_url: str, *, pool_size: int = 4) -> App:
+    """A procrastinate App on the database (open it with `async with app.open_async():`)."""
+    connector = PsycopgConnector(
+        conninfo=libpq_url(database_url),
+        min_size=1,
+        max_size=pool_size,  # procrastinate's pool checks each connection, so one lost to a restart is replaced
+    )
+    return App(connector=connector)
+
+
+def user_lock(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+class ProcrastinateDispatch:
+    """What the bot's job store does on Postgres beyond its own tables: defer and cancel procrastinate jobs."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def enqueued(self, tx: Transaction, job_id: int, user_id: int, turn: int) -> int | None:
+        """Defer the paint job inside the request's transaction; returns procrastinate's job id."""
+        deferrer = self.app.configure_task(
+            PAINT_TASK,
+            lock=user_lock(user_id),
+            priority=-turn,
+            queue=PAINT_QUEUE,
+            connection=await tx.driver_connection(),
+        )
+        queue_job_id: int = await deferrer.defer_async(job_id=job_id)
+        return queue_job_id
+
+    async def cancelled(self, tx: Transaction, queue_job_id: int | None) -> None:
+        """Cancel a waiting job, or ask the worker running it to stop (it is told through NOTIFY)."""
+        if queue_job_id is not None:
+            await self.app.job_manager.cancel_job_by_id_async(
+                queue_job_id, abort=True, connection=await tx.driver_connection()
+            )
+
+
+async def recover_stalled(
+    app: App, expire: Callable[[int], JobState | None], stalled_after_s: float
+) -> list[int]:
+    """Retry (or close) the paint jobs of workers whose procrastinate heartbeat stopped; returns their job ids.
+
+    `expire(job_id)` settles the `jobs` row of a job that lost its worker (queued again, failed after its last
+    attempt, or cancelled) and returns its new state; procrastinate's job follows: retried when queued again,
+    finished otherwise.
+    """
+    recovered: list[int] = []
+    for queue_job in await app.job_manager.get_stalled_jobs(
+        task_name=PAINT_TASK, seconds_since_heartbeat=stalled_after_s
+    ):
+        job_id = int(str(queue_job.task_kwargs["job_id"]))
+        state = await asyncio.to_thread(expire, job_id)
+        assert queue_job.id is not None
+        if state == JobState.QUEUED:
+            await app.job_manager.retry_job(queue_job)
+        else:
+            status = Status.FAILED if state == JobState.FAILED else Status.SUCCEEDED
+            await app.job_manager.finish_job_by_id_async(queue_job.id, status=status, delete_job=False)
+        log.warning("job %d: its worker stopped answering; now %s", job_id, state.value if state else "gone")
+        recovered.append(job_id)
+    return recovered

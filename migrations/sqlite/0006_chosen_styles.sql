@@ -1,0 +1,8 @@
+-- A style chosen before the photo (a t.me/<bot>?start=style-<preset> link): the next photo is painted with it.
+CREATE TABLE chosen_styles (
+    chat_id     INTEGER NOT NULL,
+    user_id     INTEGER NOT NULL,
+    preset      TEXT    NOT NULL,
+    created_at  REAL    NOT NULL,
+    PRIMARY KEY (chat_id, user_id)
+);

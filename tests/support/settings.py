@@ -1,0 +1,27 @@
+"""The one builder of test settings: short leases and intervals, so recovery happens in test time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from stylebot.config import Settings
+
+TEST_SIZE = 64  # pictures in tests are tiny
+TEST_ITERATIONS = 20
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "default_size": TEST_SIZE,
+        "default_iterations": TEST_ITERATIONS,
+        "lease_s": 1.0,
+        "heartbeat_s": 0.1,
+        "preview_interval_s": 0.2,
+        "shutdown_grace_s": 0.2,
+        "job_time_limit_s": 30.0,
+        "max_attempts": 3,
+    }
+    values.update(overrides)
+    return Settings(**values)
