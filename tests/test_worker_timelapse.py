@@ -34,7 +34,7 @@ def test_a_long_run_keeps_a_bounded_number_of_frames_and_a_short_one_has_none() 
         timelapse.add(shade(level))
     animation = timelapse.gif(shade(255))
     assert animation is not None
-    assert Image.open(io.BytesIO(animation)).n_frames <= MAX_FRAMES + 1
+    assert len(list(ImageSequence.Iterator(Image.open(io.BytesIO(animation))))) <= MAX_FRAMES + 1
     brief = TimeLapse()
     for level in range(MIN_FRAMES - 2):
         brief.add(shade(level))

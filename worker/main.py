@@ -16,6 +16,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
@@ -200,9 +201,9 @@ class WarmUp:
         self._worker_id = worker_id
         self._started = False
 
-    def when_idle(self, waiting: int) -> None:
-        """Start (once) if no job is waiting."""
-        if self._warm_up is None or self._started or waiting > 0:
+    def when_idle(self, waiting: Callable[[], int]) -> None:
+        """Start (once) if no job is waiting (`waiting` is asked only while the warm-up has yet to start)."""
+        if self._warm_up is None or self._started or waiting() > 0:
             return
         self._started = True
         threading.Thread(target=self._run, name="warm-up", daemon=True).start()
@@ -229,7 +230,7 @@ def _poll(context: WorkerContext, poll_interval: float, max_jobs: int | None) ->
             stop_event.wait(max(poll_interval, 1.0))
             continue
         if job is None:
-            context.warm.when_idle(waiting=0)
+            context.warm.when_idle(waiting=lambda: 0)
             stop_event.wait(poll_interval)
             continue
         context.presence.job_id = job.id

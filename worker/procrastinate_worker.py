@@ -5,7 +5,8 @@ priorities, the abort of a running job (`/cancel`), and a heartbeat per worker. 
 - the time limit and progress (JobRunner, as on SQLite);
 - SIGTERM: the running job may finish within the grace period, else it is handed back (`Released`, which
   the task's retry strategy turns into procrastinate's retry: the job waits for the next worker);
-- a periodic `recover_stalled` pass: jobs of workers whose procrastinate heartbeat stopped are retried;
+- a periodic `recover_stalled` pass: jobs of workers whose procrastinate heartbeat stopped are retried (and
+  the job table analyzed when it changed a lot);
 - a restart of procrastinate's worker when it stops on a database error (e.g. Postgres restarting), with the
   engine kept loaded.
 """
@@ -22,7 +23,7 @@ from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 
-from jobs.procrastinate_queue import PAINT_QUEUE, PAINT_TASK, make_app, recover_stalled
+from jobs.procrastinate_queue import PAINT_QUEUE, PAINT_TASK, make_app, recover_stalled, refresh_statistics
 from worker.main import ShutdownClock, WorkerContext
 from worker.runner import CANCELLED, SHUTDOWN, Delayed, Released
 
@@ -74,7 +75,7 @@ def register_paint_task(app: App, context: WorkerContext, max_jobs: int | None, 
             done.append(job_id)
             if max_jobs is not None and len(done) >= max_jobs:
                 context.stop_event.set()
-            context.warm.when_idle(waiting=_waiting(context))
+            context.warm.when_idle(waiting=lambda: _waiting(context))
         if ended == "cancelled" and job_context.should_abort():
             raise JobAborted(f"job {job_id} cancelled")
         return ended
@@ -89,7 +90,7 @@ def _waiting(context: WorkerContext) -> int:
 
 async def _run(context: WorkerContext, max_jobs: int | None) -> int:
     settings = context.settings
-    context.warm.when_idle(waiting=await asyncio.to_thread(_waiting, context))
+    await asyncio.to_thread(context.warm.when_idle, lambda: _waiting(context))
     app = make_app(settings.database, pool_size=4)
     done: list[int] = []
     register_paint_task(app, context, max_jobs, done)
@@ -138,7 +139,8 @@ async def _run_until_stopped(worker: Worker, context: WorkerContext) -> bool:
 
 
 async def _recover_stalled_forever(app: App, context: WorkerContext) -> None:
-    """Every few seconds, retry the jobs of workers that stopped answering (any machine's)."""
+    """Every few seconds, retry the jobs of workers that stopped answering (any machine's); keep the job table's
+    statistics fresh."""
     interval = max(1.0, context.settings.lease_s / 3)
     while True:
         started = time.monotonic()
@@ -146,4 +148,8 @@ async def _recover_stalled_forever(app: App, context: WorkerContext) -> None:
             await recover_stalled(app, context.store.expire, context.settings.lease_s)
         except Exception:
             log.warning("recovering stalled jobs failed; will try again", exc_info=True)
+        try:
+            await refresh_statistics(app)
+        except Exception:  # the database user may not own the table: the queue still works, only slower
+            log.debug("could not analyze procrastinate_jobs", exc_info=True)
         await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
