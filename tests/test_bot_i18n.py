@@ -325,9 +325,8 @@ async def test_a_zh_hans_user_gets_chinese_from_start_to_result_and_settings(tmp
                 await api.wait_for("sendMessage", lambda c: c.text == "发给我一张照片，我会用“mosaic”风格来画它。")
                 api.user_photo(chat, ZHANG, picture((10, 10, 200)))
                 await api.wait_for("sendPhoto", lambda c: is_painted(c) and "mosaic" in c.caption, within_s=20)
-                api.inline_query(ZHANG, "")
-                [inline] = await api.wait_for("answerInlineQuery")
-                shared = [r["reply_markup"]["inline_keyboard"] for r in inline.params["results"] if "reply_markup" in r]
+                offered = await api.inline_answer(ZHANG, until=lambda found: any("reply_markup" in r for r in found))
+                shared = [r["reply_markup"]["inline_keyboard"] for r in offered if "reply_markup" in r]
                 assert [[b["text"] for b in row] for row in shared[0]] == [["🎨 用这个风格画我的照片"]]
 
 

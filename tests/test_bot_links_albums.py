@@ -78,8 +78,6 @@ async def test_a_shared_result_links_to_its_style(tmp_path: Path) -> None:
             async with running_bot(settings):
                 api.user_photo(private(ALICE), ALICE, picture(), caption="/style starry_night")
                 await api.wait_for("sendPhoto", is_result, within_s=20)
-                api.inline_query(ALICE, "")
-                [inline] = await api.wait_for("answerInlineQuery")
-                [shared] = inline.params["results"]
+                [shared] = await api.inline_answer(ALICE, until=bool)
                 [[link]] = shared["reply_markup"]["inline_keyboard"]
                 assert link["url"] == f"https://t.me/{api.username}?start=style-starry_night"

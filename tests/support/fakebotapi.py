@@ -505,6 +505,25 @@ class FakeBotApi:
         self._push({"inline_query": {"id": query_id, "from": user.as_dict(), "query": query, "offset": ""}})
         return query_id
 
+    async def inline_answer(
+        self, user: TgUser, query: str = "", *, until: Callable[[list[dict[str, Any]]], bool], within_s: float = 15.0
+    ) -> list[dict[str, Any]]:
+        """Ask inline (again) until the bot's answer satisfies `until`; returns its results. A result is offered
+        once the bot has recorded its delivery, a moment after sending it: no person's inline query comes sooner,
+        but a test's can."""
+        deadline = time.monotonic() + within_s
+        while True:
+            asked = self.inline_query(user, query)
+
+            def answers(call: Call, asked: str = asked) -> bool:
+                return call.params.get("inline_query_id") == asked
+
+            [answer] = await self.wait_for("answerInlineQuery", answers, within_s=within_s)
+            results: list[dict[str, Any]] = answer.params["results"]
+            if until(results) or time.monotonic() > deadline:
+                return results
+            await asyncio.sleep(0.05)
+
     # ----- the webhook ----------------------------------------------------------------------------------
 
     async def _set_webhook(self, hook: Webhook | None, params: dict[str, Any]) -> None:
