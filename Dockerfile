@@ -43,11 +43,14 @@ file_hash=sys.argv[3])" "${VGG19_FILE}" "${VGG19_URL}" "${VGG19_MD5}" \
 USER 0:0
 
 # The code, installed like any package (the migrations are package data), and `stylebot` is on PATH.
+COPY bench ./bench
 COPY bot ./bot
 COPY engine ./engine
 COPY imaging ./imaging
 COPY jobs ./jobs
 COPY migrations ./migrations
+COPY presence ./presence
+COPY settings ./settings
 COPY stylebot ./stylebot
 COPY worker ./worker
 RUN pip install --no-deps . \

@@ -1,7 +1,7 @@
 """`python -m bot`: run the Telegram bot with settings from the environment."""
 
 from bot.app import run_bot
-from stylebot.config import Settings
+from settings import Settings
 
 if __name__ == "__main__":
     run_bot(Settings.from_env())

@@ -23,14 +23,28 @@ from telegram.ext import (
     filters,
 )
 
+from jobs.bot_stores import open_bot_stores
 from jobs.retention import prune_forever
-from jobs.stores import open_stores
-from stylebot.config import Settings
+from settings import Settings
 
 from . import metrics
 from .albums import AlbumCollector
 from .delivery import Delivery
-from .handlers import errors, inline, jobs, me, photos, presets, privacy, settings, start
+from .handlers import (
+    cancel,
+    errors,
+    forget,
+    history,
+    inline,
+    me,
+    photos,
+    presets,
+    privacy,
+    results,
+    settings,
+    start,
+    stats,
+)
 from .i18n import N_, SOURCE, Translator, load_catalogs
 from .keyboards import CANCEL, FORGET_PREFIX, PRESET_PREFIX, REDO_PREFIX, RESULT_PREFIX, SETTINGS_PREFIX
 from .logs import configure_logging, install_token_filter
@@ -153,19 +167,19 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             CommandHandler(["savestyle", "addpreset"], presets.on_save_command),
             CommandHandler("deletestyle", presets.on_delete_style),
             CommandHandler("settings", settings.on_settings),
-            CommandHandler("cancel", jobs.on_cancel),
-            CommandHandler("history", jobs.on_history),
+            CommandHandler("cancel", cancel.on_cancel),
+            CommandHandler("history", history.on_history),
             CommandHandler("me", me.on_me),
-            CommandHandler("forget", jobs.on_forget),
-            CommandHandler("stats", jobs.on_stats),
+            CommandHandler("forget", forget.on_forget),
+            CommandHandler("stats", stats.on_stats),
             CommandHandler("privacy", privacy.on_privacy),
             MessageHandler(image & ~filters.UpdateType.EDITED, photos.on_image),
-            CallbackQueryHandler(jobs.on_cancel_button, pattern=f"^{CANCEL}$"),
+            CallbackQueryHandler(cancel.on_cancel_button, pattern=f"^{CANCEL}$"),
             CallbackQueryHandler(presets.on_preset_button, pattern=f"^{PRESET_PREFIX}"),
-            CallbackQueryHandler(jobs.on_result_button, pattern=f"^{RESULT_PREFIX}"),
-            CallbackQueryHandler(jobs.on_redo_button, pattern=f"^{REDO_PREFIX}"),
+            CallbackQueryHandler(results.on_result_button, pattern=f"^{RESULT_PREFIX}"),
+            CallbackQueryHandler(history.on_redo_button, pattern=f"^{REDO_PREFIX}"),
             CallbackQueryHandler(settings.on_settings_button, pattern=f"^{SETTINGS_PREFIX}"),
-            CallbackQueryHandler(jobs.on_forget_button, pattern=f"^{FORGET_PREFIX}"),
+            CallbackQueryHandler(forget.on_forget_button, pattern=f"^{FORGET_PREFIX}"),
             InlineQueryHandler(inline.on_inline_query),
         ]
     )
@@ -179,7 +193,7 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         stop_metrics = metrics.serve(svc.settings.metrics_port, svc.settings.metrics_addr)
         svc.closers.append(lambda: asyncio.to_thread(stop_metrics))
         log.info("metrics on http://%s:%d/metrics", svc.settings.metrics_addr, svc.settings.metrics_port)
-    svc.stores = await open_stores(svc.settings)
+    svc.stores = await open_bot_stores(svc.settings)
     svc.closers.append(svc.stores.close)
     svc.closers.append(_start_retention(svc))
     svc.bot_username = app.bot.username

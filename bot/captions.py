@@ -8,8 +8,8 @@ import time
 from html import escape
 from pathlib import PurePosixPath
 
-from jobs.models import ErrorCode, JobParams, JobState, JobStatus, UserSettings
-from stylebot.config import Settings
+from jobs.models import ErrorCode, JobParams, JobState, JobStatus, Preferences
+from settings import Settings
 
 from .i18n import ENGLISH, N_, Text, Translator, translator
 from .params import DEFAULT_STROKES, STROKE_CHOICES, format_factor, user_size
@@ -102,7 +102,7 @@ def colours_label(preserve_colors: bool, t: Translator = ENGLISH) -> str:
     return t.gettext("Keep colours: yes") if preserve_colors else t.gettext("Keep colours: no")
 
 
-def settings_text(user: UserSettings, settings: Settings, t: Translator = ENGLISH) -> str:
+def settings_text(user: Preferences, settings: Settings, t: Translator = ENGLISH) -> str:
     """The /settings message."""
     return "\n".join(
         [

@@ -8,9 +8,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ChatType
 
 from jobs import keys
-from jobs.models import QUALITIES, JobStatus, Preset, UserSettings
+from jobs.models import QUALITIES, JobStatus, Preferences, Preset
 from jobs.storage import Storage
-from stylebot.config import Settings
+from settings import Settings
 
 from .captions import STROKE_NAMES, colours_label, quality_name
 from .i18n import ENGLISH, Translator, translator
@@ -107,7 +107,7 @@ def _mark(label: str, chosen: bool) -> str:
 
 
 def settings_keyboard(
-    owner_id: int, user: UserSettings, settings: Settings, t: Translator = ENGLISH
+    owner_id: int, user: Preferences, settings: Settings, t: Translator = ENGLISH
 ) -> InlineKeyboardMarkup:
     """Buttons for strength, size, strokes, keep colours and quality (data carries the owner's id)."""
 

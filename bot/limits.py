@@ -6,23 +6,16 @@ from dataclasses import dataclass
 
 from telegram import Message
 
+from imaging import SUFFIX_BY_MIME_TYPE
 from jobs.interface import BotQueue
-from stylebot.config import Settings
+from settings import Settings
 
 from .i18n import N_, NP_, Text
 
 # Bots may download files of at most 20 MB through the Bot API.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-# The formats imaging.FORMATS decodes (a GIF: its first frame), by the MIME type Telegram reports for a document.
-IMAGE_SUFFIXES = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/webp": ".webp",
-    "image/bmp": ".bmp",
-    "image/tiff": ".tif",
-    "image/gif": ".gif",
-}
-IMAGE_MIME_TYPES = frozenset(IMAGE_SUFFIXES)
+# A document is taken as a picture when Telegram reports one of imaging's MIME types.
+IMAGE_MIME_TYPES = frozenset(SUFFIX_BY_MIME_TYPE)
 
 
 @dataclass(frozen=True)
@@ -38,7 +31,7 @@ class ImageRef:
 
     @property
     def suffix(self) -> str:
-        return IMAGE_SUFFIXES.get(self.mime_type or "image/jpeg", ".jpg")
+        return SUFFIX_BY_MIME_TYPE.get(self.mime_type or "image/jpeg", ".jpg")
 
 
 def image_ref(message: Message | None) -> ImageRef | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 
-from jobs.models import DEFAULT_QUALITY, QUALITIES, JobParams, UserSettings
-from stylebot.config import Settings
+from jobs.models import DEFAULT_QUALITY, QUALITIES, JobParams, Preferences
+from settings import Settings
 
 STRENGTHS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 SIZES = (256, 384, 512, 768, 1024, 1536, 2048)
@@ -32,12 +32,12 @@ def clamp_size(size: int, settings: Settings) -> int:
     return max(64, min(size, settings.max_size))
 
 
-def user_size(user: UserSettings, settings: Settings) -> int:
+def user_size(user: Preferences, settings: Settings) -> int:
     """The user's size, or the bot's default for users who never chose one (never above max_size)."""
     return clamp_size(user.max_side if user.max_side is not None else settings.default_size, settings)
 
 
-def job_params(user: UserSettings, settings: Settings) -> JobParams:
+def job_params(user: Preferences, settings: Settings) -> JobParams:
     """The parameters for a new job from this user's settings (the worker scales iterations by quality)."""
     return JobParams(
         max_side=user_size(user, settings),

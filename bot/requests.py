@@ -117,7 +117,7 @@ async def submit(
     first and the job is recorded under that.
     """
     if params is None:
-        params = job_params(await svc.user_settings.get(user.id), svc.settings)
+        params = job_params(await svc.preferences.get(user.id), svc.settings)
     job = NewJob(
         chat_id=chat_id,
         user_id=user.id,

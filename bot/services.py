@@ -10,10 +10,10 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
-from jobs.interface import BotQueue, ChatStateStore, PresetStore, SettingsStore
+from jobs.bot_stores import BotStores
+from jobs.interface import BotQueue, ChatStateStore, PreferencesStore, PresetStore
 from jobs.storage import MissingFile, Storage
-from jobs.stores import Stores
-from stylebot.config import Settings
+from settings import Settings
 
 from .albums import AlbumCollector
 from .identity import ChatAdmins
@@ -55,7 +55,7 @@ class Tuning:
 class Services:
     settings: Settings
     tuning: Tuning
-    stores: Stores | None = None
+    stores: BotStores | None = None
     albums: AlbumCollector[Any] | None = None
     bot_username: str = ""
     # Told the text of each new status message, so the delivery loop doesn't edit it needlessly.
@@ -65,7 +65,7 @@ class Services:
     refusals: Throttle = field(default_factory=lambda: Throttle(REFUSAL_EVERY_S))
     _locks: dict[tuple[int, int], asyncio.Lock] = field(default_factory=dict)
 
-    def _opened(self) -> Stores:
+    def _opened(self) -> BotStores:
         assert self.stores is not None, "the stores are opened in post_init"
         return self.stores
 
@@ -78,8 +78,8 @@ class Services:
         return self._opened().presets
 
     @property
-    def user_settings(self) -> SettingsStore:
-        return self._opened().settings
+    def preferences(self) -> PreferencesStore:
+        return self._opened().preferences
 
     @property
     def chat_state(self) -> ChatStateStore:

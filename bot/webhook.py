@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 
-from stylebot.config import Settings
+from settings import Settings
 
 SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as a secret_token
 

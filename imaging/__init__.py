@@ -9,6 +9,9 @@ from __future__ import annotations
 from imaging.decode import (
     FORMATS,
     MAX_PIXELS,
+    PICTURE_FORMATS,
+    SUFFIX_BY_MIME_TYPE,
+    SUFFIXES,
     BadPicture,
     Picture,
     Reason,
@@ -16,4 +19,15 @@ from imaging.decode import (
     upright_rgb,
 )
 
-__all__ = ["FORMATS", "MAX_PIXELS", "BadPicture", "Picture", "Reason", "decode", "upright_rgb"]
+__all__ = [
+    "FORMATS",
+    "MAX_PIXELS",
+    "PICTURE_FORMATS",
+    "SUFFIXES",
+    "SUFFIX_BY_MIME_TYPE",
+    "BadPicture",
+    "Picture",
+    "Reason",
+    "decode",
+    "upright_rgb",
+]

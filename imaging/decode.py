@@ -18,8 +18,30 @@ from PIL import Image, ImageCms, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 
-# What a photo or a painting comes in (Pillow's format names). GIF, WebP and TIFF: the first frame or page.
-FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
+
+
+@dataclass(frozen=True)
+class PictureFormat:
+    """One format a photo or a painting may come in: Pillow's name, the MIME type, the file suffixes (first: the
+    one we write)."""
+
+    name: str
+    mime_type: str
+    suffixes: tuple[str, ...]
+
+
+# The one list of the formats we accept. GIF, WebP and TIFF: the first frame or page.
+PICTURE_FORMATS: tuple[PictureFormat, ...] = (
+    PictureFormat("JPEG", "image/jpeg", (".jpg", ".jpeg")),
+    PictureFormat("PNG", "image/png", (".png",)),
+    PictureFormat("WEBP", "image/webp", (".webp",)),
+    PictureFormat("BMP", "image/bmp", (".bmp",)),
+    PictureFormat("TIFF", "image/tiff", (".tif", ".tiff")),
+    PictureFormat("GIF", "image/gif", (".gif",)),
+)
+FORMATS: tuple[str, ...] = tuple(f.name for f in PICTURE_FORMATS)  # Pillow's `formats=`
+SUFFIX_BY_MIME_TYPE: dict[str, str] = {f.mime_type: f.suffixes[0] for f in PICTURE_FORMATS}
+SUFFIXES: frozenset[str] = frozenset(suffix for f in PICTURE_FORMATS for suffix in f.suffixes)
 FORMAT_NAMES = "JPEG, PNG, WebP, BMP, TIFF or GIF"
 # Anything that would decode to more pixels than this is refused from its header, before it is decoded (a
 # decompression bomb). 64 MP lets through full-size photos from 50 MP phone cameras (8192×6144 = 50.3 MP).

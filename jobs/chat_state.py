@@ -9,15 +9,15 @@ from sqlalchemy import RowMapping
 
 from jobs import sql
 from jobs.database import Database
-from jobs.models import Delivery, PendingPhoto
+from jobs.models import DeliveryRecord, PendingPhoto
 from jobs.storage import Storage
 
 
-def _delivery(row: RowMapping) -> Delivery:
-    return Delivery(**{name: row[name] for name in Delivery.__dataclass_fields__})
+def _delivery(row: RowMapping) -> DeliveryRecord:
+    return DeliveryRecord(**{name: row[name] for name in DeliveryRecord.__dataclass_fields__})
 
 
-class ChatState:
+class SqlChatStateStore:
     """Pending photos and the delivery log, in the same database as the jobs."""
 
     def __init__(self, db: Database, storage: Storage) -> None:
@@ -47,7 +47,7 @@ class ChatState:
     async def clear_pending(self, chat_id: int, user_id: int) -> bool:
         return await self._db.execute(sql.CLEAR_PENDING, {"chat": chat_id, "user": user_id}) > 0
 
-    async def delivery(self, job_id: int) -> Delivery | None:
+    async def delivery(self, job_id: int) -> DeliveryRecord | None:
         """The record of a job's delivered outcome, if it was sent."""
         row = await self._db.fetchone(sql.DELIVERY, {"job": job_id})
         return _delivery(row) if row else None
@@ -68,7 +68,7 @@ class ChatState:
             },
         )
 
-    async def recent_results(self, user_id: int, limit: int = 20) -> list[Delivery]:
+    async def recent_results(self, user_id: int, limit: int = 20) -> list[DeliveryRecord]:
         """The user's delivered pictures (with a file_id), newest first."""
         rows = await self._db.fetchall(sql.RECENT_RESULTS, {"user": user_id, "limit": limit})
         return [_delivery(row) for row in rows]

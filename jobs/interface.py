@@ -1,7 +1,7 @@
 """The narrow interfaces of the job system: the bot's side and the workers' side.
 
-Nothing else crosses between the bot and the engine. `jobs.stores.open_stores` gives the bot's side on SQLite
-or Postgres; `jobs.worker_store.WorkerStore` is the workers' side; pictures go through `jobs.storage.Storage`.
+Nothing else crosses between the bot and the engine. `jobs.bot_stores.open_bot_stores` gives the bot's side on
+SQLite or Postgres; `jobs.queue.open_worker_queue` the workers' side; pictures go through `jobs.storage.Storage`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from jobs.models import (
-    Delivery,
+    DeliveryRecord,
     EnqueueResult,
     ErrorCode,
     JobOutcome,
@@ -17,9 +17,9 @@ from jobs.models import (
     JobStatus,
     NewJob,
     PendingPhoto,
+    Preferences,
     Preset,
     QueueStats,
-    UserSettings,
 )
 
 
@@ -166,14 +166,14 @@ class PresetStore(Protocol):
         ...
 
 
-class SettingsStore(Protocol):
+class PreferencesStore(Protocol):
     """Per-user settings."""
 
-    async def get(self, user_id: int) -> UserSettings:
+    async def get(self, user_id: int) -> Preferences:
         """The user's settings (defaults when none were saved)."""
         ...
 
-    async def update(self, user_id: int, **changes: object) -> UserSettings:
+    async def update(self, user_id: int, **changes: object) -> Preferences:
         """Change some fields and return the new settings."""
         ...
 
@@ -189,13 +189,13 @@ class ChatStateStore(Protocol):
 
     async def clear_pending(self, chat_id: int, user_id: int) -> bool: ...
 
-    async def delivery(self, job_id: int) -> Delivery | None: ...
+    async def delivery(self, job_id: int) -> DeliveryRecord | None: ...
 
     async def record_delivery(
         self, job_id: int, chat_id: int, user_id: int, message_id: int | None, file_id: str | None, caption: str
     ) -> None: ...
 
-    async def recent_results(self, user_id: int, limit: int = 20) -> list[Delivery]: ...
+    async def recent_results(self, user_id: int, limit: int = 20) -> list[DeliveryRecord]: ...
 
     async def choose_style(self, chat_id: int, user_id: int, preset: str) -> None: ...
 

@@ -1,14 +1,13 @@
 """Schema migrations: numbered SQL files applied in order, each in its own transaction, on SQLite or Postgres.
 
-The files are the `migrations` package's `sqlite/` or `postgresql/` folder (STYLEBOT_MIGRATIONS_DIR may name a
-folder holding those two instead). On Postgres the runner also installs procrastinate's schema, the queue's
-tables, from the procrastinate package itself.
+The files are the `migrations` package's `sqlite/` or `postgresql/` folder (the setting `migrations_dir`,
+STYLEBOT_MIGRATIONS_DIR, may name a folder holding those two instead). On Postgres the runner also installs
+procrastinate's schema, the queue's tables, from the procrastinate package itself.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sqlite3
 import sys
@@ -21,10 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import migrations
 from jobs.database import POSTGRES, SyncDatabase, statement
-from stylebot.config import Settings
+from settings import Settings
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-MIGRATIONS_DIR_ENV = "STYLEBOT_MIGRATIONS_DIR"
 # Any fixed number: every process that migrates a Postgres database takes this lock first.
 ADVISORY_LOCK_ID = 7_172_024_015
 
@@ -51,17 +49,16 @@ class Migration:
     path: Path
 
 
-def migrations_dir(dialect: str) -> Path:
-    """The migrations of `dialect` (the installed package's, or those under STYLEBOT_MIGRATIONS_DIR)."""
-    override = os.environ.get(MIGRATIONS_DIR_ENV, "").strip()
-    return Path(override) / dialect if override else migrations.folder(dialect)
+def migrations_dir(dialect: str, override: Path | None = None) -> Path:
+    """The migrations of `dialect`: the installed package's, or those under `override` (STYLEBOT_MIGRATIONS_DIR)."""
+    return override / dialect if override is not None else migrations.folder(dialect)
 
 
 def discover(folder: Path) -> list[Migration]:
     """The migration files in version order; other files are ignored. A missing or empty folder is an error."""
     if not folder.is_dir():
         raise MigrationError(
-            f"the migrations folder {folder} does not exist; reinstall stylebot, or point {MIGRATIONS_DIR_ENV} "
+            f"the migrations folder {folder} does not exist; reinstall stylebot, or point STYLEBOT_MIGRATIONS_DIR "
             "at the folder that holds sqlite/ and postgresql/"
         )
     found: dict[int, Migration] = {}
@@ -97,11 +94,15 @@ def _only_comments(text: str) -> bool:
     return all(not line or line.startswith("--") for line in lines)
 
 
-def apply_migrations(url: str, *, folder: Path | None = None) -> list[str]:
-    """Bring the database at `url` up to date; returns the names of the migrations applied."""
+def apply_migrations(url: str, *, root: Path | None = None, folder: Path | None = None) -> list[str]:
+    """Bring the database at `url` up to date; returns the names of the migrations applied.
+
+    The files come from `folder`, else from the dialect's folder under `root` (STYLEBOT_MIGRATIONS_DIR), else
+    from the installed `migrations` package.
+    """
     database = SyncDatabase(url)
     try:
-        available = discover(folder or migrations_dir(database.dialect))
+        available = discover(folder or migrations_dir(database.dialect, root))
         applied = [m.name for m in available if _apply_one(database, m, available[-1].version)]
         if database.dialect == POSTGRES:
             _install_procrastinate(database)
@@ -170,9 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stylebot migrate", description=main.__doc__)
     parser.add_argument("--database-url", help="default: $STYLEBOT_DATABASE_URL, else the SQLite file in the data dir")
     args = parser.parse_args(argv)
-    url: str = args.database_url or Settings.from_env().database
+    settings = Settings.from_env()
+    url: str = args.database_url or settings.database
     try:
-        applied = apply_migrations(url)
+        applied = apply_migrations(url, root=settings.migrations_dir)
     except MigrationError as exc:
         print(f"stylebot migrate: {exc}", file=sys.stderr)
         return 1

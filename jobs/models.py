@@ -30,7 +30,7 @@ class ErrorCode(StrEnum):
     TIME_LIMIT = "time_limit"
     WORKER_LOST = "worker_lost"
     INTERNAL = "internal"
-    STORAGE_FULL = "storage_full"  # not a failure: the job waits and runs again (see WorkerStore.delay)
+    STORAGE_FULL = "storage_full"  # not a failure: the job waits and runs again (see `WorkerQueueBase.delay`)
 
 
 # Quality scales the iterations a job runs (the one place these factors are defined).
@@ -179,7 +179,7 @@ class Preset:
 
 
 @dataclass(frozen=True)
-class UserSettings:
+class Preferences:
     strength: float = 1.0
     max_side: int | None = None  # None: the bot's default size (STYLEBOT_DEFAULT_SIZE)
     preserve_colors: bool = False
@@ -200,7 +200,7 @@ class PendingPhoto:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class DeliveryRecord:
     """The record of a job's outcome reaching its chat (so a restart never sends it twice)."""
 
     job_id: int

@@ -18,7 +18,7 @@ def _preset(row: RowMapping) -> Preset:
     return Preset(name=row["name"], image_key=row["image_key"], chat_id=row["chat_id"], added_by=row["added_by"])
 
 
-class PresetStore:
+class SqlPresetStore:
     """`PresetStore` on either database; names are matched case-insensitively."""
 
     def __init__(self, db: Database, storage: Storage) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from jobs import sql
 from jobs.database import Database
 from jobs.storage import Storage
-from stylebot.config import Settings
+from settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +111,9 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
 
 
 async def _prune_once(settings: Settings, older_than_s: float) -> PruneReport:
-    from jobs.stores import open_stores
+    from jobs.bot_stores import open_bot_stores
 
-    stores = await open_stores(settings)
+    stores = await open_bot_stores(settings)
     try:
         return await prune(stores.database, stores.storage, older_than_s)
     finally:

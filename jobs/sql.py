@@ -94,18 +94,17 @@ SELECT
 """
 DONE_SECONDS_SINCE = "SELECT seconds FROM jobs WHERE created_at >= :since AND outcome = 'done' ORDER BY seconds"
 
-USER_JOB_FILES = "SELECT content_key, style_keys, preview_key, result_key FROM jobs WHERE user_id = :user"
 COUNT_USER_JOBS = "SELECT count(*) FROM jobs WHERE user_id = :user"
 DELETE_USER = "DELETE FROM users WHERE id = :user"  # cascades to requests, jobs and settings
 CLEAR_PRESET_AUTHOR = "UPDATE presets SET added_by = NULL WHERE added_by = :user"
 
 LIVE_WORKERS = "SELECT count(*) FROM workers WHERE last_seen >= :since"
 
-# --- the queue (worker side) ---
+# --- the queue (worker side; what only one backend runs is in jobs/queue/sqlite.py and postgres.py) ---
 
 # A running job that lost its worker is cancelled if that was asked for, failed once it used all its attempts,
 # else queued again in its old place.
-_LOST_WORKER = """
+LOST_WORKER = """
 UPDATE jobs SET
     state = CASE
         WHEN cancel_requested THEN 'cancelled'
@@ -119,40 +118,18 @@ UPDATE jobs SET
     started_at = CASE WHEN cancel_requested OR attempts >= :max_attempts THEN started_at END,
     worker_id = NULL, lease_expires_at = NULL, iteration = 0, total_iterations = 0, eta_s = NULL
 """
-# SQLite's own queue: every running job whose lease ran out.
-EXPIRE_LEASES = _LOST_WORKER + "WHERE state = 'running' AND lease_expires_at < :now"
-# Postgres: one job whose worker procrastinate found stalled.
-EXPIRE_JOB = _LOST_WORKER + "WHERE id = :id AND state = 'running' RETURNING state"
 
 STARTED_COLUMNS = "id, user_id, attempts, content_key, style_keys, params, created_at"
 
-# SQLite: take the first queued job in (turn, id) order whose user has none running.
-CLAIM = f"""
+# A worker starts a job (each backend adds the WHERE that picks it and `RETURNING STARTED_COLUMNS`).
+START_JOB = """
 UPDATE jobs SET
     state = 'running', worker_id = :worker, attempts = attempts + 1, lease_expires_at = :lease,
     started_at = :now, iteration = 0, total_iterations = 0, eta_s = NULL,
     error_code = NULL, error_message = NULL, not_before = NULL
-WHERE id = (
-    SELECT q.id FROM jobs q
-    WHERE q.state = 'queued'
-      AND (q.not_before IS NULL OR q.not_before <= :now)
-      AND NOT (:one_per_user AND EXISTS (
-          SELECT 1 FROM jobs r WHERE r.user_id = q.user_id AND r.state = 'running'))
-    ORDER BY q.turn, q.id
-    LIMIT 1
-)
-RETURNING {STARTED_COLUMNS}
 """
 
-# Postgres: procrastinate handed this worker the job; start it unless it was cancelled meanwhile.
-START = f"""
-UPDATE jobs SET
-    state = 'running', worker_id = :worker, attempts = attempts + 1, lease_expires_at = :lease,
-    started_at = :now, iteration = 0, total_iterations = 0, eta_s = NULL,
-    error_code = NULL, error_message = NULL, not_before = NULL
-WHERE id = :id AND state = 'queued'
-RETURNING {STARTED_COLUMNS}
-"""
+
 
 JOB_STATE = "SELECT state, attempts, cancel_requested, delays FROM jobs WHERE id = :id"
 
@@ -257,11 +234,11 @@ ORDER BY chat_id IS NULL
 LIMIT 1
 """
 
-# --- per-user settings ---
+# --- per-user preferences (/settings; the table keeps its old name) ---
 
-USER_SETTINGS = "SELECT data FROM user_settings WHERE user_id = :user"
+USER_PREFERENCES = "SELECT data FROM user_settings WHERE user_id = :user"
 
-SAVE_USER_SETTINGS = """
+SAVE_USER_PREFERENCES = """
 INSERT INTO user_settings (user_id, data, updated_at) VALUES (:user, :data, :now)
 ON CONFLICT (user_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
 """

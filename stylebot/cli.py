@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 
-from stylebot.config import Settings, SettingsError
+from settings import Settings, SettingsError
 
 
 def _quiet_tensorflow() -> None:
@@ -59,16 +59,30 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     """Engine benchmark: ms per iteration and time to a picture."""
     _quiet_tensorflow()
-    from stylebot.bench import main as bench_main
+    from bench.engine import main as bench_main
 
     return bench_main(args.rest)
 
 
 def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
-    """Exit 0 when the bot and a worker beat recently (Docker's HEALTHCHECK)."""
-    from stylebot.health import main as health_main
+    """Exit 0 when the bot and a worker beat recently (Docker's HEALTHCHECK), else say what is stale and exit 1."""
+    from presence import STALE_AFTER_S, check
 
-    return health_main(args.rest, settings)
+    parser = argparse.ArgumentParser(prog="stylebot health", description=cmd_health.__doc__)
+    parser.add_argument(
+        "--max-age", type=float, default=STALE_AFTER_S,
+        help=f"seconds a heartbeat stays fresh (default {STALE_AFTER_S:g})",
+    )
+    parser.add_argument(
+        "--min-workers", type=int, default=1, help="fresh worker heartbeats needed (default 1; 0: the bot only)"
+    )
+    parser.add_argument(
+        "--worker-only", action="store_true", help="a worker machine: check only its workers' heartbeats"
+    )
+    options = parser.parse_args(args.rest)
+    ok, line = check(settings.data_dir, options.max_age, options.min_workers, bot_here=not options.worker_only)
+    print(line)
+    return 0 if ok else 1
 
 
 def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from jobs.stores import Stores
-from jobs.stores import stores as open_stores_of
-from jobs.worker_store import WorkerStore
-from stylebot.config import Settings
+from jobs.bot_stores import BotStores, bot_stores
+from jobs.queue import open_worker_queue
+from jobs.queue.worker_side import WorkerQueueBase
+from settings import Settings
 from tests.support.backends import Backend
 from tests.support.bot import fake_api
 from tests.support.fakebotapi import FakeBotApi
@@ -26,14 +26,14 @@ def settings(backend: Backend, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def stores(settings: Settings) -> AsyncIterator[Stores]:
-    async with open_stores_of(settings) as opened:
+async def stores(settings: Settings) -> AsyncIterator[BotStores]:
+    async with bot_stores(settings) as opened:
         yield opened
 
 
 @pytest.fixture
-def worker_store(settings: Settings, stores: Stores) -> Iterator[WorkerStore]:
-    store = WorkerStore(settings)
+def worker_queue(settings: Settings, stores: BotStores) -> Iterator[WorkerQueueBase]:
+    store = open_worker_queue(settings)
     yield store
     store.close()
 
@@ -46,5 +46,5 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 
 @pytest.fixture
-def dispenser(stores: Stores, worker_store: WorkerStore) -> Dispenser:
-    return Dispenser(stores, worker_store)
+def dispenser(stores: BotStores, worker_queue: WorkerQueueBase) -> Dispenser:
+    return Dispenser(stores, worker_queue)

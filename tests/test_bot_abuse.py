@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.stores import stores
+from jobs.bot_stores import bot_stores
 from tests.support.bot import ALICE, BOB, GROUP, bot_settings, fake_api, is_status, private, running_bot
 from tests.support.fakebotapi import ANONYMOUS_ADMIN_ID, TgChat, TgUser
 from tests.support.pictures import picture
@@ -67,7 +67,7 @@ async def test_only_chat_admins_change_or_delete_a_groups_styles(tmp_path: Path)
             await api.wait_for("sendMessage", lambda c: "already has 2 styles" in c.text)
             api.user_text(GROUP, ALICE, "/deletestyle rainy")
             await api.wait_for("sendMessage", lambda c: "Deleted the style “rainy”" in c.text)
-            async with stores(settings) as opened:
+            async with bot_stores(settings) as opened:
                 names = [p.name for p in await opened.presets.list(GROUP.id) if p.chat_id == GROUP.id]
                 assert names == ["sunny"]
                 assert await opened.presets.count(GROUP.id) == 1
@@ -87,7 +87,7 @@ async def test_anonymous_admins_of_two_groups_never_mix(tmp_path: Path) -> None:
             api.user_text(GROUP, ANONYMOUS, "/style mosaic", sender_chat=GROUP)
             [status] = await api.wait_for("sendPhoto", is_status)
             assert int(status.params["chat_id"]) == GROUP.id
-            async with stores(settings) as opened:
+            async with bot_stores(settings) as opened:
                 [job] = await opened.jobs.active()
                 assert job.user_id == GROUP.id and job.user_name == "Painters"
                 assert await opened.jobs.history(ANONYMOUS_ADMIN_ID) == []
@@ -127,7 +127,7 @@ async def test_forget_deletes_private_styles_keeps_group_ones_and_the_daily_coun
             yes = next(b for b in ask.buttons() if b["text"].startswith("Yes"))
             api.tap(ALICE, api.message(ask), yes["callback_data"])
             await api.wait_for("editMessageText", lambda c: "1 saved style" in c.text)
-            async with stores(settings) as opened:
+            async with bot_stores(settings) as opened:
                 assert await opened.presets.get("blue", ALICE.id) is None
                 assert await opened.presets.get("red", GROUP.id) is not None
             api.user_photo(chat, ALICE, picture((1, 2, 3)), caption="/style mosaic")  # the daily limit holds

@@ -9,10 +9,10 @@ from telegram import Bot
 
 from bot.delivery import Delivery
 from bot.services import Services, Tuning
+from jobs.bot_stores import BotStores, open_bot_stores
 from jobs.models import JobOutcome
-from jobs.stores import Stores, open_stores
-from jobs.worker_store import WorkerStore
-from stylebot.config import Settings
+from jobs.queue.sqlite import SqliteWorkerQueue
+from settings import Settings
 from tests.support.backends import SQLITE, Backend
 from tests.support.fakebotapi import FakeBotApi
 from tests.support.jobs import new_job
@@ -24,28 +24,34 @@ def backend() -> Backend:
     return Backend(SQLITE)
 
 
-async def finished_job(stores: Stores, worker_store: WorkerStore, *, chat_id: int, failed: bool = False) -> int:
+async def finished_job(
+    stores: BotStores, worker_queue: SqliteWorkerQueue, *, chat_id: int, failed: bool = False
+) -> int:
     job_id = (await stores.jobs.enqueue(new_job(stores.storage, chat_id, 50, chat_id=chat_id))).job_id
-    claimed = worker_store.claim("w")
+    claimed = worker_queue.claim("w")
     assert claimed is not None and claimed.id == job_id
     if failed:
-        worker_store.fail(job_id, "w", "internal")  # type: ignore[arg-type]
+        worker_queue.fail(job_id, "w", "internal")  # type: ignore[arg-type]
     else:
         stores.storage.put(claimed.result_key, picture(fmt="PNG"))
-        worker_store.finish(job_id, "w", JobOutcome(claimed.result_key, 64, 48, 10, 10, 1.0, 0.1, 0.2))
+        worker_queue.finish(job_id, "w", JobOutcome(claimed.result_key, 64, 48, 10, 10, 1.0, 0.1, 0.2))
     return job_id
 
 
-async def tick(api: FakeBotApi, settings: Settings, stores: Stores) -> None:
+async def tick(api: FakeBotApi, settings: Settings, stores: BotStores) -> None:
     svc = Services(settings=settings, tuning=Tuning(), stores=stores)
     async with Bot(api.token, base_url=api.api_url, base_file_url=api.file_url) as bot:
         await Delivery(bot, svc).tick()
 
 
 async def test_crash_between_send_and_mark_does_not_send_twice(
-    api: FakeBotApi, settings: Settings, stores: Stores, worker_store: WorkerStore, monkeypatch: pytest.MonkeyPatch
+    api: FakeBotApi,
+    settings: Settings,
+    stores: BotStores,
+    worker_queue: SqliteWorkerQueue,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    job_id = await finished_job(stores, worker_store, chat_id=1001)
+    job_id = await finished_job(stores, worker_queue, chat_id=1001)
 
     async def bot_dies(job_id: int) -> bool:
         raise RuntimeError("the bot died right after sending")
@@ -54,7 +60,7 @@ async def test_crash_between_send_and_mark_does_not_send_twice(
         patch.setattr(stores.jobs, "mark_delivered", bot_dies)
         await tick(api, settings, stores)  # the error is logged; the job stays undelivered
     assert [job.id for job in await stores.jobs.undelivered()] == [job_id]
-    restarted = await open_stores(settings)  # the next bot process, on the same database
+    restarted = await open_bot_stores(settings)  # the next bot process, on the same database
     try:
         await tick(api, settings, restarted)
         assert await restarted.jobs.undelivered() == []
@@ -65,9 +71,9 @@ async def test_crash_between_send_and_mark_does_not_send_twice(
 
 
 async def test_unreachable_chat_is_marked_and_does_not_block(
-    api: FakeBotApi, settings: Settings, stores: Stores, worker_store: WorkerStore
+    api: FakeBotApi, settings: Settings, stores: BotStores, worker_queue: SqliteWorkerQueue
 ) -> None:
-    await finished_job(stores, worker_store, chat_id=1001, failed=True)
+    await finished_job(stores, worker_queue, chat_id=1001, failed=True)
     job_id = (await stores.jobs.undelivered())[0].id
     await stores.jobs.set_status_message(job_id, 12345)  # a status message that no longer exists
     await tick(api, settings, stores)
@@ -78,12 +84,12 @@ async def test_unreachable_chat_is_marked_and_does_not_block(
 
 
 async def test_status_says_when_no_painter_is_running(
-    tmp_path: Path, settings: Settings, stores: Stores, worker_store: WorkerStore
+    tmp_path: Path, settings: Settings, stores: BotStores, worker_queue: SqliteWorkerQueue
 ) -> None:
     svc = Services(settings=settings, tuning=Tuning(), stores=stores)
     delivery = Delivery(None, svc)  # type: ignore[arg-type]
     assert await delivery._mirror._painters_online()  # just started: workers may still be loading the engine
     delivery._mirror._started_at -= 3600
     assert not await delivery._mirror._painters_online()  # an hour up and no worker has ever reported
-    worker_store.worker_seen("gpu-1:7")  # a worker on any machine
+    worker_queue.worker_seen("gpu-1:7")  # a worker on any machine
     assert await delivery._mirror._painters_online()

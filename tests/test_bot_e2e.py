@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.stores import stores
+from jobs.bot_stores import bot_stores
 from tests.support.bot import (
     ADMIN,
     ALICE,
@@ -153,7 +153,7 @@ async def test_presets_savestyle_addpreset_and_unknown_names(tmp_path: Path) -> 
             api.user_text(GROUP, ADMIN, "/addpreset golden", reply_to=style)
             await api.wait_for("sendMessage", lambda c: "“golden” for everyone" in c.text)
 
-            async with stores(settings) as opened:
+            async with bot_stores(settings) as opened:
                 assert [p.name for p in await opened.presets.list(GROUP.id)] == [
                     "golden",
                     "mosaic",
@@ -379,7 +379,7 @@ async def test_prune_leaves_nothing_of_finished_jobs_and_the_bot_goes_on(tmp_pat
                 out, _ = await pruned.communicate()
                 assert pruned.returncode == 0 and b"deleted 3 old request(s)" in out, out
                 assert await asyncio.to_thread(files_of, settings.files_dir / "users") == []
-                async with stores(settings) as opened:
+                async with bot_stores(settings) as opened:
                     assert await opened.jobs.history(ALICE.id) == []
                     assert await opened.jobs.count_today(ALICE.id) == 3  # the daily limit still counts them
 

@@ -27,7 +27,7 @@ from bot.delivery.status_edits import Edit
 from bot.i18n import LANGUAGES, N_, NP_, SOURCE, language_of, translator
 from bot.services import Services, Tuning
 from jobs.models import JobState
-from stylebot.config import Settings
+from settings import Settings
 from tests.support.bot import bot_settings, fake_api, is_status, job_status, private, running_bot, workers
 from tests.support.fakebotapi import Call, TgUser
 from tests.support.pictures import picture

@@ -20,9 +20,9 @@ from bot.i18n import translator
 from bot.images import BadImage, read_file, validate_image
 from bot.parsing import PRESET_NAME_MAX, parse_command, preset_key, validate_preset_name
 from engine.errors import EngineError
+from jobs.bot_stores import BotStores
 from jobs.models import ErrorCode, JobState
-from jobs.stores import Stores
-from stylebot.config import Settings
+from settings import Settings
 from tests.support.backends import SQLITE, Backend
 from tests.support.bot import (
     ALICE,
@@ -114,7 +114,7 @@ def unusable_engine() -> FakeEngine:
     return FakeEngine(error=EngineError("This picture can't be used: the loss became NaN.", code="unusable_picture"))
 
 
-async def test_an_unusable_picture_is_recorded_by_its_own_code(stores: Stores, settings: Settings) -> None:
+async def test_an_unusable_picture_is_recorded_by_its_own_code(stores: BotStores, settings: Settings) -> None:
     job_id = (await stores.jobs.enqueue(new_job(stores.storage, 1, 1))).job_id
     worker = WorkerThread(settings, unusable_engine())
     try:

@@ -18,8 +18,8 @@ from bot.logs import RedactToken
 from bot.params import job_params, step_strength, varied
 from bot.parsing import parse_command, preset_key, validate_preset_name
 from bot.progress import eta_text, format_duration, percent, progress_bar
-from jobs.models import JobParams, JobState, JobStatus, UserSettings
-from stylebot.config import Settings
+from jobs.models import JobParams, JobState, JobStatus, Preferences
+from settings import Settings
 from tests.support.bot import job_status
 
 
@@ -160,14 +160,14 @@ def test_allow_list() -> None:
 
 def test_params_from_settings_and_result_buttons() -> None:
     settings = Settings(max_size=640, default_iterations=120)
-    params = job_params(UserSettings(strength=2.0, max_side=2048, preserve_colors=True, quality="fast"), settings)
+    params = job_params(Preferences(strength=2.0, max_side=2048, preserve_colors=True, quality="fast"), settings)
     assert (params.max_side, params.iterations, params.strength, params.quality) == (640, 120, 2.0, "fast")
     assert step_strength(1.0, True) == 2.0 and step_strength(1.0, False) == 0.5
     assert step_strength(8.0, True) == 8.0 and step_strength(0.25, False) == 0.25
     assert varied(params, "colors").preserve_colors is False
     assert varied(params, "up").strength == 4.0 and varied(params, "same") == params
     # A user who never chose a size gets STYLEBOT_DEFAULT_SIZE.
-    assert job_params(UserSettings(), Settings(default_size=384)).max_side == 384
+    assert job_params(Preferences(), Settings(default_size=384)).max_side == 384
 
 
 def test_token_filter_redacts_messages_args_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:

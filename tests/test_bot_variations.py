@@ -18,9 +18,9 @@ from bot.keyboards import RESULT_PREFIX, TIMELAPSE, offers_timelapse, result_key
 from bot.params import STROKES, job_params, varied
 from bot.services import services
 from jobs import keys
-from jobs.models import JobParams, JobState, UserSettings
+from jobs.models import JobParams, JobState, Preferences
 from jobs.storage import LocalStorage
-from stylebot.config import Settings
+from settings import Settings
 from tests.support.bot import (
     ADMIN,
     ALICE,
@@ -241,9 +241,9 @@ async def test_me_shows_your_queue_today_and_storage(tmp_path: Path) -> None:
 
 
 def test_stroke_ladder_seed_and_captions() -> None:
-    params = job_params(UserSettings(style_scale=2.0), Settings(max_size=640, default_iterations=120))
+    params = job_params(Preferences(style_scale=2.0), Settings(max_size=640, default_iterations=120))
     assert params.style_scale == 2.0
-    assert job_params(UserSettings(style_scale=50.0), Settings()).style_scale == STROKES[-1], "clamped"
+    assert job_params(Preferences(style_scale=50.0), Settings()).style_scale == STROKES[-1], "clamped"
     assert varied(params, "big").style_scale == 3.0 and varied(params, "small").style_scale == 1.5
     top, bottom = replace(params, style_scale=STROKES[-1]), replace(params, style_scale=STROKES[0])
     assert varied(top, "big") == top and varied(bottom, "small") == bottom

@@ -19,7 +19,7 @@ from telegram.ext import ContextTypes, TypeHandler
 
 from bot.app import build_application, serve, startup_error
 from bot.webhook import webhook_options
-from stylebot.config import Settings
+from settings import Settings
 from tests.support.bot import (
     ALICE,
     FAST,

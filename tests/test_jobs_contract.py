@@ -11,33 +11,33 @@ import asyncio
 import pytest
 
 from jobs import keys
-from jobs.models import ErrorCode, JobOutcome, JobState, UserSettings
+from jobs.bot_stores import BotStores, open_bot_stores
+from jobs.models import ErrorCode, JobOutcome, JobState, Preferences
+from jobs.queue.worker_side import WorkerQueueBase
 from jobs.storage import MissingFile
-from jobs.stores import Stores, open_stores
-from jobs.worker_store import WorkerStore
-from stylebot.config import Settings
+from settings import Settings
 from tests.support.jobs import Dispenser, new_job
 from tests.support.pictures import picture
 
 
-async def finish(stores: Stores, worker_store: WorkerStore, dispenser: Dispenser, worker: str = "w") -> int:
+async def finish(stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser, worker: str = "w") -> int:
     """Take the next job and finish it with a (fake) stored result."""
     job = await dispenser.take(worker)
     assert job is not None
     stores.storage.put(job.result_key, picture(fmt="PNG"))
-    worker_store.finish(job.id, worker, JobOutcome(job.result_key, 32, 24, 20, 25, 1.5, 0.1, 0.2))
+    worker_queue.finish(job.id, worker, JobOutcome(job.result_key, 32, 24, 20, 25, 1.5, 0.1, 0.2))
     await dispenser.done(job.id)
     return job.id
 
 
-async def enqueue(stores: Stores, *users: int) -> list[int]:
+async def enqueue(stores: BotStores, *users: int) -> list[int]:
     ids = []
     for n, user in enumerate(users):
         ids.append((await stores.jobs.enqueue(new_job(stores.storage, user, 1000 + n))).job_id)
     return ids
 
 
-async def test_redelivered_update_never_makes_a_second_job(stores: Stores) -> None:
+async def test_redelivered_update_never_makes_a_second_job(stores: BotStores) -> None:
     first = await stores.jobs.enqueue(new_job(stores.storage, 1, 7))
     again = await stores.jobs.enqueue(new_job(stores.storage, 1, 7))
     assert first.created and not again.created and again.job_id == first.job_id
@@ -46,26 +46,26 @@ async def test_redelivered_update_never_makes_a_second_job(stores: Stores) -> No
     assert other_chat.created and other_chat.job_id != first.job_id
 
 
-async def test_jobs_run_oldest_first_across_users(stores: Stores, dispenser: Dispenser) -> None:
+async def test_jobs_run_oldest_first_across_users(stores: BotStores, dispenser: Dispenser) -> None:
     ids = await enqueue(stores, 3, 1, 2)
     taken = [await dispenser.take(f"w{n}") for n in range(3)]
     assert [job.id for job in taken if job] == ids
     assert await dispenser.take("w9") is None
 
 
-async def test_one_running_job_per_user(stores: Stores, worker_store: WorkerStore, dispenser: Dispenser) -> None:
+async def test_one_running_job_per_user(stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser) -> None:
     a1, a2, b1 = await enqueue(stores, 1, 1, 2)
     first, second = await dispenser.take("w1"), await dispenser.take("w2")
     assert first is not None and second is not None
     assert (first.id, second.id) == (a1, b1)  # user 1's second job waits for their first
     assert await dispenser.take("w3") is None
-    worker_store.finish(a1, "w1", JobOutcome(first.result_key, 1, 1, 1, 1, 0.1, 0.0, 0.0))
+    worker_queue.finish(a1, "w1", JobOutcome(first.result_key, 1, 1, 1, 1, 0.1, 0.0, 0.0))
     await dispenser.done(a1)
     third = await dispenser.take("w3")
     assert third is not None and third.id == a2
 
 
-async def test_users_take_turns(stores: Stores, dispenser: Dispenser) -> None:
+async def test_users_take_turns(stores: BotStores, dispenser: Dispenser) -> None:
     """A queues three jobs, then B one: B's job runs second, and the positions say so."""
     a1, a2, a3, b1 = await enqueue(stores, 1, 1, 1, 2)
     assert [(await stores.jobs.status(i)).position for i in (a1, b1, a2, a3)] == [1, 2, 3, 4]  # type: ignore[union-attr]
@@ -74,7 +74,7 @@ async def test_users_take_turns(stores: Stores, dispenser: Dispenser) -> None:
     assert (first.id, second.id) == (a1, b1)  # type: ignore[union-attr]
 
 
-async def test_positions_follow_the_queue(stores: Stores, dispenser: Dispenser) -> None:
+async def test_positions_follow_the_queue(stores: BotStores, dispenser: Dispenser) -> None:
     ids = await enqueue(stores, 1, 2, 3)
     assert [(await stores.jobs.status(i)).position for i in ids] == [1, 2, 3]  # type: ignore[union-attr]
     await dispenser.take("w")
@@ -83,7 +83,7 @@ async def test_positions_follow_the_queue(stores: Stores, dispenser: Dispenser) 
     assert [statuses[i].position for i in ids[1:]] == [1, 2]
 
 
-async def test_cancel_while_queued(stores: Stores, dispenser: Dispenser) -> None:
+async def test_cancel_while_queued(stores: BotStores, dispenser: Dispenser) -> None:
     (job_id,) = await enqueue(stores, 1)
     assert await stores.jobs.cancel(job_id)
     status = await stores.jobs.status(job_id)
@@ -95,38 +95,38 @@ async def test_cancel_while_queued(stores: Stores, dispenser: Dispenser) -> None
 
 
 async def test_cancel_while_running_reaches_the_worker(
-    stores: Stores, worker_store: WorkerStore, dispenser: Dispenser
+    stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser
 ) -> None:
     (job_id,) = await enqueue(stores, 1)
     assert await dispenser.take("w") is not None
-    assert worker_store.heartbeat(job_id, "w", iteration=5, total=10, eta_s=3.0)
+    assert worker_queue.heartbeat(job_id, "w", iteration=5, total=10, eta_s=3.0)
     status = await stores.jobs.status(job_id)
     assert status is not None and (status.progress, status.eta_s) == (0.5, 3.0)
     assert await stores.jobs.cancel(job_id)
-    assert not worker_store.heartbeat(job_id, "w", iteration=6, total=10)
-    worker_store.mark_cancelled(job_id, "w")
+    assert not worker_queue.heartbeat(job_id, "w", iteration=6, total=10)
+    worker_queue.mark_cancelled(job_id, "w")
     assert (await stores.jobs.status(job_id)).state is JobState.CANCELLED  # type: ignore[union-attr]
 
 
 async def test_release_keeps_the_place_in_line_and_the_attempt(
-    stores: Stores, worker_store: WorkerStore, dispenser: Dispenser
+    stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser
 ) -> None:
     first, _ = await enqueue(stores, 1, 2)
     assert (await dispenser.take("w")).id == first  # type: ignore[union-attr]
-    assert worker_store.release(first, "w") is JobState.QUEUED
+    assert worker_queue.release(first, "w") is JobState.QUEUED
     status = await stores.jobs.status(first)
     assert status is not None and status.state is JobState.QUEUED and status.attempts == 0 and status.position == 1
 
 
 async def test_a_lost_worker_s_job_runs_again_then_fails_after_the_last_attempt(
-    stores: Stores, worker_store: WorkerStore, dispenser: Dispenser, settings: Settings
+    stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser, settings: Settings
 ) -> None:
     (job_id,) = await enqueue(stores, 1)
     for attempt in range(1, settings.max_attempts + 1):
         job = await dispenser.take(f"w{attempt}")
         assert job is not None and (job.id, job.attempt) == (job_id, attempt)
         if attempt > 1:  # the worker that lost it comes back to life: it is ignored
-            assert not worker_store.heartbeat(job_id, f"w{attempt - 1}", iteration=1, total=2)
+            assert not worker_queue.heartbeat(job_id, f"w{attempt - 1}", iteration=1, total=2)
         await dispenser.lose_worker(job_id)
     assert await dispenser.take("w-last") is None
     status = await stores.jobs.status(job_id)
@@ -136,16 +136,16 @@ async def test_a_lost_worker_s_job_runs_again_then_fails_after_the_last_attempt(
 
 
 async def test_each_outcome_is_delivered_exactly_once_across_restarts(
-    settings: Settings, stores: Stores, worker_store: WorkerStore, dispenser: Dispenser
+    settings: Settings, stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser
 ) -> None:
     ids = await enqueue(stores, 1, 2)
-    done = [await finish(stores, worker_store, dispenser), await finish(stores, worker_store, dispenser)]
+    done = [await finish(stores, worker_queue, dispenser), await finish(stores, worker_queue, dispenser)]
     assert done == ids
     pending = await stores.jobs.undelivered()
     assert [s.id for s in pending] == ids
     assert pending[0].result_key is not None and stores.storage.get(pending[0].result_key)[:4] == b"\x89PNG"
     assert await stores.jobs.mark_delivered(ids[0])
-    restarted = await open_stores(settings)  # a second bot process on the same database
+    restarted = await open_bot_stores(settings)  # a second bot process on the same database
     try:
         assert [s.id for s in await restarted.jobs.undelivered()] == [ids[1]]
         results = await asyncio.gather(stores.jobs.mark_delivered(ids[1]), restarted.jobs.mark_delivered(ids[1]))
@@ -158,12 +158,12 @@ async def test_each_outcome_is_delivered_exactly_once_across_restarts(
 
 
 async def test_forget_user_removes_rows_and_pictures(
-    stores: Stores, worker_store: WorkerStore, dispenser: Dispenser
+    stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser
 ) -> None:
     mine = await enqueue(stores, 1, 1)
     (theirs,) = await enqueue(stores, 2)
-    await finish(stores, worker_store, dispenser)  # user 1's first job has a result now
-    await stores.settings.update(1, quality="best")
+    await finish(stores, worker_queue, dispenser)  # user 1's first job has a result now
+    await stores.preferences.update(1, quality="best")
     preset = await stores.presets.add("Mine", picture(), ".png", chat_id=1, added_by=1)
     own = (await stores.jobs.status(mine[0])).result_key  # type: ignore[union-attr]
     assert own is not None and stores.storage.exists(own)
@@ -175,7 +175,7 @@ async def test_forget_user_removes_rows_and_pictures(
         stores.storage.get(keys.result_key(1, mine[0]))
     assert [await stores.jobs.status(i) for i in mine] == [None, None]
     assert await stores.jobs.history(1) == []
-    assert await stores.settings.get(1) == UserSettings()
+    assert await stores.preferences.get(1) == Preferences()
     kept = await stores.presets.get("mine", 1)
     assert kept is not None and kept.added_by is None and stores.storage.exists(preset.image_key)
     other = await stores.jobs.status(theirs)
@@ -184,12 +184,12 @@ async def test_forget_user_removes_rows_and_pictures(
     assert again.created
 
 
-async def test_counts_and_stats(stores: Stores, worker_store: WorkerStore, dispenser: Dispenser) -> None:
+async def test_counts_and_stats(stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser) -> None:
     await enqueue(stores, 1, 1, 1)
-    await finish(stores, worker_store, dispenser)
+    await finish(stores, worker_queue, dispenser)
     failed = await dispenser.take("w")
     assert failed is not None
-    assert worker_store.fail(failed.id, "w", ErrorCode.BAD_IMAGE, "not a picture") is JobState.FAILED
+    assert worker_queue.fail(failed.id, "w", ErrorCode.BAD_IMAGE, "not a picture") is JobState.FAILED
     await dispenser.done(failed.id)
     assert await stores.jobs.count_active(1) == 1
     assert await stores.jobs.count_today(1) == 3
@@ -199,27 +199,27 @@ async def test_counts_and_stats(stores: Stores, worker_store: WorkerStore, dispe
 
 
 async def test_retryable_failure_requeues_until_attempts_run_out(
-    stores: Stores, worker_store: WorkerStore, dispenser: Dispenser, settings: Settings
+    stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser, settings: Settings
 ) -> None:
     (job_id,) = await enqueue(stores, 1)
     for attempt in range(1, settings.max_attempts + 1):
         job = await dispenser.take("w")
         assert job is not None and job.attempt == attempt
-        state = worker_store.fail(job_id, "w", ErrorCode.OUT_OF_MEMORY, "too big right now", retry=True)
+        state = worker_queue.fail(job_id, "w", ErrorCode.OUT_OF_MEMORY, "too big right now", retry=True)
         await dispenser.done(job_id)
         assert state is (JobState.QUEUED if attempt < settings.max_attempts else JobState.FAILED)
 
 
-async def test_live_workers_are_counted_from_any_machine(stores: Stores, worker_store: WorkerStore) -> None:
+async def test_live_workers_are_counted_from_any_machine(stores: BotStores, worker_queue: WorkerQueueBase) -> None:
     assert await stores.jobs.live_workers(60) == 0
-    worker_store.worker_seen("gpu-1:42")
-    worker_store.worker_seen("gpu-2:7", 3)
+    worker_queue.worker_seen("gpu-1:42")
+    worker_queue.worker_seen("gpu-2:7", 3)
     assert await stores.jobs.live_workers(60) == 2
-    worker_store.worker_gone("gpu-1:42")
+    worker_queue.worker_gone("gpu-1:42")
     assert await stores.jobs.live_workers(60) == 1
 
 
-async def test_presets_are_case_insensitive_and_chat_ones_hide_global(stores: Stores) -> None:
+async def test_presets_are_case_insensitive_and_chat_ones_hide_global(stores: BotStores) -> None:
     image = picture(fmt="PNG")
     await stores.presets.add("Starry", image, ".png", chat_id=None, added_by=1)
     await stores.presets.add("Wave", image, ".png", chat_id=None, added_by=1)
@@ -233,18 +233,18 @@ async def test_presets_are_case_insensitive_and_chat_ones_hide_global(stores: St
     assert [p.name for p in await stores.presets.list(11)] == ["Starry", "WAVE"] and replaced.added_by == 3
 
 
-async def test_user_settings(stores: Stores) -> None:
-    assert await stores.settings.get(5) == UserSettings()
-    changed = await stores.settings.update(5, quality="fast", strength=0.5)
-    assert changed == UserSettings(quality="fast", strength=0.5)
-    assert await stores.settings.update(5, max_side=256) == UserSettings(quality="fast", strength=0.5, max_side=256)
+async def test_user_settings(stores: BotStores) -> None:
+    assert await stores.preferences.get(5) == Preferences()
+    changed = await stores.preferences.update(5, quality="fast", strength=0.5)
+    assert changed == Preferences(quality="fast", strength=0.5)
+    assert await stores.preferences.update(5, max_side=256) == Preferences(quality="fast", strength=0.5, max_side=256)
     with pytest.raises(ValueError, match="unknown setting"):
-        await stores.settings.update(5, colour="red")
+        await stores.preferences.update(5, colour="red")
     with pytest.raises(ValueError, match="quality"):
-        await stores.settings.update(5, quality="perfect")
+        await stores.preferences.update(5, quality="perfect")
 
 
-async def test_chat_state_pending_photo_and_deliveries(stores: Stores) -> None:
+async def test_chat_state_pending_photo_and_deliveries(stores: BotStores) -> None:
     state = stores.chat_state
     stores.storage.put("users/1/uploads/a.jpg", picture())
     await state.set_pending(10, 1, "users/1/uploads/a.jpg", 55)

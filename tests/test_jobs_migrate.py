@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from jobs.migrate import MIGRATIONS_DIR_ENV, MigrationError, apply_migrations, main
+from jobs.migrate import MigrationError, apply_migrations, main
 
 SQLITE_TABLES = {"chats", "users", "requests", "jobs", "presets", "user_settings", "pending", "deliveries", "workers"}
 
@@ -115,9 +115,9 @@ def test_failed_migration_leaves_the_database_as_it_was(tmp_path: Path, folder: 
 def test_a_missing_migrations_folder_stops_start_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv(MIGRATIONS_DIR_ENV, str(tmp_path / "nowhere"))
+    monkeypatch.setenv("STYLEBOT_MIGRATIONS_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(MigrationError, match="does not exist"):
-        apply_migrations(sqlite_url(tmp_path / "bot.sqlite3"))
+        apply_migrations(sqlite_url(tmp_path / "bot.sqlite3"), root=tmp_path / "nowhere")
     assert main(["--database-url", sqlite_url(tmp_path / "bot.sqlite3")]) == 1
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "bot.sqlite3").exists() or "jobs" not in tables(tmp_path / "bot.sqlite3")
@@ -126,7 +126,7 @@ def test_a_missing_migrations_folder_stops_start_up(
 def test_env_override_and_cli(
     tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv(MIGRATIONS_DIR_ENV, str(folder.parent))
+    monkeypatch.setenv("STYLEBOT_MIGRATIONS_DIR", str(folder.parent))
     url = sqlite_url(tmp_path / "bot.sqlite3")
     assert main(["--database-url", url]) == 0
     assert "applied 0001_first.sql" in capsys.readouterr().out

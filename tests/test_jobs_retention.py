@@ -5,39 +5,41 @@ from __future__ import annotations
 import time
 
 from jobs import keys
+from jobs.bot_stores import BotStores
 from jobs.models import JobOutcome, JobState
+from jobs.queue.worker_side import WorkerQueueBase
 from jobs.retention import prune
-from jobs.stores import Stores
-from jobs.worker_store import WorkerStore
 from tests.support.jobs import Dispenser, new_job
 from tests.support.pictures import picture
 
 
-async def delivered_job(stores: Stores, worker_store: WorkerStore, dispenser: Dispenser, user: int, n: int) -> int:
+async def delivered_job(
+    stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser, user: int, n: int
+) -> int:
     job_id = (await stores.jobs.enqueue(new_job(stores.storage, user, n))).job_id
     job = await dispenser.take(f"w{n}")
     assert job is not None and job.id == job_id
     stores.storage.put(job.preview_key, picture())
     stores.storage.put(job.result_key, picture(fmt="PNG"))
-    worker_store.finish(job_id, f"w{n}", JobOutcome(job.result_key, 64, 48, 1, 1, 0.1, 0.0, 0.0))
+    worker_queue.finish(job_id, f"w{n}", JobOutcome(job.result_key, 64, 48, 1, 1, 0.1, 0.0, 0.0))
     await dispenser.done(job_id)
     await stores.chat_state.record_delivery(job_id, user, user, 500 + n, f"file-{n}", "caption")
     assert await stores.jobs.mark_delivered(job_id)
     return job_id
 
 
-def stored(stores: Stores, prefix: str) -> set[str]:
+def stored(stores: BotStores, prefix: str) -> set[str]:
     return {item.key for item in stores.storage.objects(prefix)}
 
 
 async def test_prune_everything_finished_keeps_what_is_still_needed(
-    stores: Stores, worker_store: WorkerStore, dispenser: Dispenser
+    stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser
 ) -> None:
-    old = [await delivered_job(stores, worker_store, dispenser, 1, n) for n in (1, 2, 3)]
+    old = [await delivered_job(stores, worker_queue, dispenser, 1, n) for n in (1, 2, 3)]
     failed = (await stores.jobs.enqueue(new_job(stores.storage, 3, 9))).job_id
     job = await dispenser.take("wf")
     assert job is not None and job.id == failed
-    worker_store.fail(failed, "wf", "internal")  # type: ignore[arg-type]
+    worker_queue.fail(failed, "wf", "internal")  # type: ignore[arg-type]
     await dispenser.done(failed)  # not yet told to its chat: it stays
     waiting = (await stores.jobs.enqueue(new_job(stores.storage, 2, 9))).job_id  # still owed a painting
     first = await stores.presets.add("Mine", picture(), ".png", chat_id=5, added_by=1)
@@ -59,16 +61,16 @@ async def test_prune_everything_finished_keeps_what_is_still_needed(
 
 
 async def test_prune_by_age_keeps_recent_jobs(
-    stores: Stores, worker_store: WorkerStore, dispenser: Dispenser
+    stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser
 ) -> None:
-    recent = await delivered_job(stores, worker_store, dispenser, 1, 1)
+    recent = await delivered_job(stores, worker_queue, dispenser, 1, 1)
     report = await prune(stores.database, stores.storage, older_than_s=30 * 24 * 3600)
     assert (report.requests, report.pictures) == (0, 0)
     status = await stores.jobs.status(recent)
     assert status is not None and stores.storage.exists(keys.result_key(1, recent))
 
 
-async def test_forget_keeps_the_daily_count(stores: Stores) -> None:
+async def test_forget_keeps_the_daily_count(stores: BotStores) -> None:
     for n in range(3):
         await stores.jobs.enqueue(new_job(stores.storage, 1, n))
     await stores.jobs.forget_user(1)

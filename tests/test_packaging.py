@@ -8,15 +8,19 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from stylebot.config import Settings
+from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
+
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
 def dockerfile() -> str:
@@ -104,7 +108,8 @@ def test_dockerfile_copies_what_exists_and_dockerignore_keeps_it() -> None:
             assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
             assert source.rstrip("/") not in ignored, f"COPY {source}: excluded by .dockerignore"
     copied = {source.rstrip("/") for copy in args_of("COPY") for source in copy.split()[:-1]}
-    assert {"bot", "engine", "imaging", "jobs", "stylebot", "migrations", "worker", "pyproject.toml"} <= copied
+    packages = {name.rstrip("*") for name in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]}
+    assert packages | {"pyproject.toml"} <= copied, "every installed package goes into the image"
 
 
 def test_every_stylebot_subcommand_the_image_runs_exists() -> None:

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
+from jobs.bot_stores import BotStores
 from jobs.models import JobState
-from jobs.stores import Stores
-from stylebot.config import Settings
+from settings import Settings
 from tests.support.backends import SQLITE, Backend
 from tests.support.jobs import WorkerThread, new_job, wait_state
 
@@ -26,7 +26,7 @@ def backend() -> Backend:
 @pytest.mark.timeout(240)
 @pytest.mark.skipif(ENGINE_MISSING, reason="the engine (Keras) can't be imported")
 async def test_a_job_comes_back_to_the_host_about_twice_a_second_not_every_iteration(
-    stores: Stores, settings: Settings, caplog: pytest.LogCaptureFixture
+    stores: BotStores, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     from engine import Stylizer
 

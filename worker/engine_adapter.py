@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from engine.options import StylizeOptions
 from engine.types import CancelCheck, ProgressCallback, StylizeResult
 from jobs.models import JobParams
-from stylebot.config import Settings
-
-ENGINE_FACTORY_ENV = "STYLEBOT_ENGINE_FACTORY"
-
+from settings import Settings
 
 COMPILATION_CACHE = "compilation-cache"  # under the data dir: JAX keeps compiled loops there across restarts
 
@@ -34,8 +30,8 @@ EngineFactory = Callable[[], Engine]
 
 
 def default_engine_factory(settings: Settings) -> EngineFactory:
-    """STYLEBOT_ENGINE_FACTORY="module:callable" when set (tests, benchmarks), else the real engine."""
-    spec = os.environ.get(ENGINE_FACTORY_ENV, "").strip()
+    """The setting `engine_factory` ("module:callable") when set (tests, benchmarks), else the real engine."""
+    spec = settings.engine_factory.strip()
     if spec:
         module_name, _, attribute = spec.partition(":")
         factory: EngineFactory = getattr(importlib.import_module(module_name), attribute)

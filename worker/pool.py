@@ -14,16 +14,15 @@ from pathlib import Path
 from types import TracebackType
 
 from jobs.models import ErrorCode
-from jobs.worker_store import WorkerStore
-from stylebot.config import Settings
-from stylebot.health import heartbeat_age, worker_name
+from jobs.queue import open_worker_queue
+from presence import heartbeat_age, stuck_after_s, worker_name
+from settings import Settings
 
 log = logging.getLogger("stylebot.pool")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 QUICK_DEATH_S = 30.0  # a worker that dies younger than this is restarted with a growing delay
 MAX_RESTART_DELAY_S = 60.0
-STUCK_MARGIN_S = 2.0  # beyond a lease of silence, before a live worker is taken for stuck
 
 
 class WorkerPool:
@@ -81,7 +80,7 @@ class WorkerPool:
 
     def slot_env(self, slot: int) -> dict[str, str]:
         """The environment of worker `slot`: with STYLEBOT_GPUS=0,1,… each worker gets its own GPU."""
-        gpus = [g.strip() for g in self._env.get("STYLEBOT_GPUS", "").split(",") if g.strip()]
+        gpus = self.settings.gpu_ids
         if not gpus:
             return self._env
         return {**self._env, "CUDA_VISIBLE_DEVICES": gpus[slot % len(gpus)]}
@@ -110,9 +109,9 @@ class WorkerPool:
                         self._kill_stuck(slot, proc)
 
     def _stuck(self, slot: int) -> bool:
-        """The worker beat before and then stopped for longer than a lease: its engine is stuck in a job."""
+        """The worker's presence beat before and then fell silent (see `presence`): its engine is stuck in a job."""
         age = heartbeat_age(self.settings.data_dir, worker_name(self._ids[slot]))
-        return age is not None and age > self.settings.lease_s + STUCK_MARGIN_S
+        return age is not None and age > stuck_after_s(self.settings.lease_s)
 
     def _kill_stuck(self, slot: int, proc: subprocess.Popen[bytes]) -> None:
         worker_id = self._ids[slot]
@@ -120,8 +119,8 @@ class WorkerPool:
         proc.kill()
         proc.wait()
         try:
-            with WorkerStore(self.settings) as store:
-                for job_id in store.abandon(worker_id, ErrorCode.TIME_LIMIT):
+            with open_worker_queue(self.settings) as queue:
+                for job_id in queue.abandon(worker_id, ErrorCode.TIME_LIMIT):
                     log.error("job %d: failed for its time limit (worker %s was stuck)", job_id, worker_id)
         except Exception:
             log.exception("could not record the stuck worker's job; the queue's own recovery will")

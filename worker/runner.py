@@ -8,17 +8,17 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from typing import TypeVar
 
 from PIL import Image
 
-from engine.errors import EngineError
+from engine.errors import CancelledError, EngineError
 from engine.types import Progress, StylizeResult
 from jobs.interface import WorkerQueue
 from jobs.models import ClaimedJob, ErrorCode, JobOutcome
 from jobs.storage import MissingFile, Storage
-from stylebot.config import Settings
-from stylebot.health import Heartbeat
+from settings import Settings
 from worker.engine_adapter import Engine, stylize_options
 from worker.timelapse import TimeLapse
 
@@ -29,12 +29,27 @@ RECORD_RETRY_S = 120.0  # how long a finished job's outcome is retried while the
 FRAME_EVERY_S = 0.5  # how often a time-lapse frame is taken at most
 PREVIEW_QUALITY = 85
 
-# Why a running job is stopped from outside the engine.
-CANCELLED = "cancelled"
-SHUTDOWN = "shutdown"
-TIME_LIMIT = "time_limit"
 
-AbortReason = Callable[[], str | None]  # the loop's view: CANCELLED, SHUTDOWN or None
+
+class StopReason(StrEnum):
+    """Why a running job is stopped from outside the engine."""
+
+    CANCELLED = "cancelled"  # the user asked, or this worker lost the job
+    SHUTDOWN = "shutdown"  # the worker is stopping and the grace period is over
+    TIME_LIMIT = "time_limit"
+
+
+class RunEnd(StrEnum):
+    """How `JobRunner.run` ended (what it recorded for the job)."""
+
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    RELEASED = "released"  # handed back to the queue (the worker is stopping)
+    DELAYED = "delayed"  # back in the queue to run again later (its result could not be stored)
+
+
+AbortReason = Callable[[], StopReason | None]  # the loop's view: CANCELLED, SHUTDOWN or None
 
 
 class Released(Exception):
@@ -61,7 +76,7 @@ class JobControl:
     def __init__(self, time_limit_s: float, abort_reason: AbortReason) -> None:
         self.started = time.monotonic()
         self.deadline = self.started + time_limit_s
-        self.stop_reason: str | None = None
+        self.stop_reason: StopReason | None = None
         self.finished = threading.Event()
         self._abort_reason = abort_reason
         self._stop = threading.Event()
@@ -69,7 +84,7 @@ class JobControl:
         self._progress: tuple[int, int, float | None] = (0, 0, None)
         self._preview: Image.Image | None = None
 
-    def request_stop(self, reason: str) -> None:
+    def request_stop(self, reason: StopReason) -> None:
         with self._lock:
             if self.stop_reason is None:
                 self.stop_reason = reason
@@ -82,7 +97,7 @@ class JobControl:
             if reason is not None:
                 self.request_stop(reason)
             elif time.monotonic() >= self.deadline:
-                self.request_stop(TIME_LIMIT)
+                self.request_stop(StopReason.TIME_LIMIT)
         return self._stop.is_set()
 
     def report(self, iteration: int, total: int, eta: float | None) -> None:
@@ -113,7 +128,6 @@ class JobRunner:
         settings: Settings,
         worker_id: str,
         abort_reason: AbortReason = lambda: None,
-        liveness: Heartbeat | None = None,
         on_hung: Callable[[], None] | None = None,
     ) -> None:
         self.queue = queue
@@ -122,7 +136,6 @@ class JobRunner:
         self.job = job
         self.settings = settings
         self.worker_id = worker_id
-        self.liveness = liveness  # the worker's heartbeat file for `stylebot health`, touched while the job runs
         self.on_hung = on_hung  # called (from the heartbeat thread) once the engine is found stuck
         self.control = JobControl(settings.job_time_limit_s, abort_reason)
         self.interval = max(0.05, min(settings.heartbeat_s, settings.lease_s / 3))
@@ -133,7 +146,7 @@ class JobRunner:
         self.delayed_s: float | None = None
         self.previewed = False
 
-    def run(self) -> str:
+    def run(self) -> RunEnd:
         """Run the job and record its end; returns how it ended (for the log line). Raises Released on shutdown."""
         job = self.job
         beat = threading.Thread(target=self._heartbeat_loop, name=f"heartbeat-{job.id}", daemon=True)
@@ -160,13 +173,13 @@ class JobRunner:
             code or "-",
             details,
         )
-        if ended == "released":
+        if ended == RunEnd.RELEASED:
             raise Released(f"job {job.id} handed back")
-        if ended == "delayed" and self.delayed_s is not None:
+        if ended == RunEnd.DELAYED and self.delayed_s is not None:
             raise Delayed(self.delayed_s)
         return ended
 
-    def _paint(self) -> tuple[str, str | None, str]:
+    def _paint(self) -> tuple[RunEnd, str | None, str]:
         job = self.job
         try:
             content = self.storage.get(job.content_key)
@@ -182,7 +195,7 @@ class JobRunner:
                 cancel=self.control.should_stop,
             )
         except EngineError as exc:
-            if exc.code == "cancelled" and self.control.stop_reason is not None:
+            if isinstance(exc, CancelledError) and self.control.stop_reason is not None:
                 return self._stopped()
             log.warning("job %d failed: %s: %s", job.id, exc.code, exc.message)
             return self._failed(_error_code(exc), exc.message)
@@ -194,7 +207,7 @@ class JobRunner:
             return self._failed(ErrorCode.INTERNAL, repr(exc))
         return self._save(result)
 
-    def _save(self, result: StylizeResult) -> tuple[str, str | None, str]:
+    def _save(self, result: StylizeResult) -> tuple[RunEnd, str | None, str]:
         job = self.job
         try:
             self.storage.put(job.result_key, encode(result.image, "PNG"))
@@ -204,7 +217,7 @@ class JobRunner:
             self.delayed_s = self._record(
                 lambda: self.queue.delay(job.id, self.worker_id, ErrorCode.STORAGE_FULL, details)
             )
-            return "delayed", ErrorCode.STORAGE_FULL.value, ""
+            return RunEnd.DELAYED, ErrorCode.STORAGE_FULL.value, ""
         self.loop_calls = int(result.extra.get("loop_calls", 0))
         animation = self.timelapse.gif(result.image)
         if animation is not None:  # a nicety: the result counts, not its time-lapse
@@ -226,25 +239,25 @@ class JobRunner:
             f" engine_s={outcome.seconds:.2f} size={outcome.width}x{outcome.height}"
             f" size_fallbacks={result.size_fallbacks}"
         )
-        return "done", None, details
+        return RunEnd.DONE, None, details
 
-    def _failed(self, code: ErrorCode, details: str) -> tuple[str, str | None, str]:
+    def _failed(self, code: ErrorCode, details: str) -> tuple[RunEnd, str | None, str]:
         self._record(lambda: self.queue.fail(self.job.id, self.worker_id, code, details))
-        return "failed", code.value, ""
+        return RunEnd.FAILED, code.value, ""
 
-    def _stopped(self) -> tuple[str, str | None, str]:
+    def _stopped(self) -> tuple[RunEnd, str | None, str]:
         """The engine stopped because we asked it to; record why."""
         job, reason = self.job, self.control.stop_reason
-        if reason == TIME_LIMIT:
+        if reason == StopReason.TIME_LIMIT:
             limit = f"{self.settings.job_time_limit_s:g} s"
             self._record(lambda: self.queue.fail(job.id, self.worker_id, ErrorCode.TIME_LIMIT, f"over {limit}"))
-            return "failed", ErrorCode.TIME_LIMIT.value, ""
-        if reason == SHUTDOWN:
+            return RunEnd.FAILED, ErrorCode.TIME_LIMIT.value, ""
+        if reason == StopReason.SHUTDOWN:
             self._record(lambda: self.queue.release(job.id, self.worker_id))
-            return "released", None, ""
+            return RunEnd.RELEASED, None, ""
         # Cancelled by the user, or this worker lost the job (then the store ignores its writes).
         self._record(lambda: self.queue.mark_cancelled(job.id, self.worker_id))
-        return "cancelled", None, ""
+        return RunEnd.CANCELLED, None, ""
 
     def _record(self, write: Callable[[], T]) -> T | None:
         """Write the job's end, retrying while the database is unreachable (e.g. restarting)."""
@@ -286,15 +299,13 @@ class JobRunner:
         """Renew the lease and write progress every `interval`; store previews; stop the engine when told to.
 
         A job still running a lease after its time limit did not stop when asked: its engine is stuck. Then
-        the job is failed for its time limit, and this loop stops beating, so `stylebot health` sees a stuck
-        worker and the pool (or `on_hung`, for a worker on its own) ends the process.
+        the job is failed for its time limit and `on_hung` is called: the worker's presence falls silent (see
+        `presence`), so the pool's watchdog, or the worker itself when on its own, ends the process.
         """
         while not self.control.finished.wait(self.interval):
             if time.monotonic() > self.control.deadline + self.settings.lease_s:
                 self._hung()
                 return
-            if self.liveness is not None:
-                self.liveness.beat()
             iteration, total, eta, preview = self.control.take()
             preview_key = self._store_preview(preview) if preview is not None else None
             try:
@@ -310,7 +321,7 @@ class JobRunner:
                 log.warning("job %d: heartbeat failed; retrying", self.job.id, exc_info=True)
                 continue
             if not alive:
-                self.control.request_stop(CANCELLED)
+                self.control.request_stop(StopReason.CANCELLED)
 
     def _hung(self) -> None:
         job = self.job

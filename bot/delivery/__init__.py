@@ -36,7 +36,7 @@ from pathlib import Path
 from telegram import Bot
 
 from jobs.models import JobStatus
-from stylebot.health import BOT, Heartbeat
+from presence import BOT, Heartbeat
 
 from ..services import Services
 from .pacing import CallLog
@@ -85,7 +85,7 @@ class Delivery:
         try:
             await asyncio.wait_for(asyncio.shield(self._drain()), grace_s)
         except TimeoutError:
-            left = [*self._tasks, *self._results.delivering.values(), *self._messages.editing.values()]
+            left = [*self._tasks, *self._results.in_flight(), *self._messages.in_flight()]
             for task in left:
                 task.cancel()
             await asyncio.gather(*left, return_exceptions=True)
@@ -95,7 +95,7 @@ class Delivery:
 
     async def _drain(self) -> None:
         await asyncio.gather(*self._tasks)
-        await asyncio.gather(*self._results.delivering.values(), *self._messages.editing.values())
+        await asyncio.gather(self._results.settle(), self._messages.settle())
 
     async def _loop(
         self,
@@ -121,15 +121,11 @@ class Delivery:
                 await asyncio.wait_for(self._stopping.wait(), max(0.0, until - time.monotonic()))
 
     async def tick(self) -> None:
-        """One round of each, waited for (tests): deliver the finished jobs, then refresh the status messages."""
+        """One round of each, unpaced, waited for: deliver the finished jobs, then refresh the status messages."""
         await self._results.round()
-        await asyncio.gather(*self._results.delivering.values())
+        await self._results.settle()
         await self._statuses.round()
-        while self._statuses.planned:  # no pacing here
-            edit = self._statuses.planned.popleft()
-            if self._statuses.editable(edit.job):
-                self._statuses.start_edit(edit, time.monotonic())
-        await asyncio.gather(*self._messages.editing.values())
+        await self._statuses.send_all_planned()
 
     def note_status(self, job_id: int, text: str) -> None:
         """A handler posted this job's status message with this text (saves a needless edit); read it in."""

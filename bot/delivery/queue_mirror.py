@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from jobs.models import JobStatus
-from stylebot.health import DEFAULT_MAX_AGE_S
+from presence import STALE_AFTER_S
 
 from .. import metrics
 from ..services import Services
@@ -173,9 +173,9 @@ class QueueMirror:
 
     async def _painters_online(self) -> bool:
         """False only when no worker has beaten for a while (and the bot is not just starting up)."""
-        if time.monotonic() - self._started_at < DEFAULT_MAX_AGE_S:
+        if time.monotonic() - self._started_at < STALE_AFTER_S:
             return True
-        return await self._svc.jobs.live_workers(DEFAULT_MAX_AGE_S) > 0
+        return await self._svc.jobs.live_workers(STALE_AFTER_S) > 0
 
     def end(self, job: JobStatus, now: float) -> None:
         """The job finished: the results side owns it now, so no status edit may touch it any more."""

@@ -44,6 +44,14 @@ class Results(Part):
         self._chat_turns: dict[int, tuple[asyncio.Lock, list[int]]] = {}
         self._slots = asyncio.Semaphore(RESULT_SLOTS)
 
+    def in_flight(self) -> list[asyncio.Task[None]]:
+        """The deliveries under way."""
+        return list(self.delivering.values())
+
+    async def settle(self) -> None:
+        """Wait for the deliveries under way."""
+        await asyncio.gather(*self.in_flight())
+
     def held(self) -> set[int]:
         """The jobs being delivered, or waiting to be tried again."""
         return self.delivering.keys() | self._retry.keys()
@@ -55,13 +63,13 @@ class Results(Part):
 
     async def round(self) -> None:
         """Start delivering every finished job not delivered yet (each in its own task)."""
-        finished = await self._svc.jobs.undelivered()
-        self._stats.result_rounds += 1
+        finished = await self._shared.svc.jobs.undelivered()
+        self._shared.stats.result_rounds += 1
         now = time.monotonic()
         for job in finished:
-            self._mirror.end(job, now)
+            self._shared.mirror.end(job, now)
         for job in finished:
-            if self._stopping.is_set() or len(self.delivering) >= MAX_PENDING_RESULTS:
+            if self._shared.stopping.is_set() or len(self.delivering) >= MAX_PENDING_RESULTS:
                 break
             retry = self._retry.get(job.id)
             if job.id in self.delivering or (retry is not None and retry[0] > now):
@@ -74,19 +82,19 @@ class Results(Part):
                 # From here until its first call, status edits wait for this result (not before: a chat's other
                 # deliveries may be held up by the chat's own limit, and must not hold up edits in other chats).
                 self.waiting.add(job.id)
-                editing = self._messages.editing.get(job.id)
+                editing = self._shared.messages.editing.get(job.id)
                 if editing is not None:  # a status edit already on its way lands before the outcome
                     await asyncio.wait({editing})
                 async with self._slots:
-                    if self._stopping.is_set():
+                    if self._shared.stopping.is_set():
                         return
                     await self.deliver(job)
             self._retry.pop(job.id, None)
-            self._stats.delivered += 1
+            self._shared.stats.delivered += 1
         except Exception as exc:
-            self._stats.delivery_errors += 1
+            self._shared.stats.delivery_errors += 1
             failures = self._retry.get(job.id, (0.0, 0))[1] + 1
-            pause = min(RETRY_MAX_S, self._svc.tuning.delivery_poll_s * 2 ** (failures - 1))
+            pause = min(RETRY_MAX_S, self._shared.svc.tuning.delivery_poll_s * 2 ** (failures - 1))
             self._retry[job.id] = (time.monotonic() + pause, failures)
             if isinstance(exc, TelegramError):  # network trouble or flood control: try again
                 log.warning("job %s: delivery failed, will retry in %.1f s: %s", job.id, pause, exc)
@@ -114,20 +122,20 @@ class Results(Part):
         self.waiting.discard(job.id)
         while True:
             now = time.monotonic()
-            wait = self._calls.wait_s(job.chat_id, now, OVERALL_PER_S, GROUP_PER_MIN)
+            wait = self._shared.calls.wait_s(job.chat_id, now, OVERALL_PER_S, GROUP_PER_MIN)
             if wait <= 0:
-                self._calls.note(job.chat_id, now)
+                self._shared.calls.note(job.chat_id, now)
                 return
             await asyncio.sleep(wait)
 
     async def deliver(self, job: JobStatus) -> None:
         """Send the job's outcome unless it was sent before (a restart between send and mark), then mark it."""
-        chat_state, queue = self._svc.chat_state, self._svc.jobs
+        chat_state, queue = self._shared.svc.chat_state, self._shared.svc.jobs
         sent = "earlier"  # sent by a previous run of the bot that stopped before marking it
         if await chat_state.delivery(job.id) is None:
             message: Message | None
             try:
-                result = await self._svc.read_picture(job.result_key) if job.state == JobState.DONE else None
+                result = await self._shared.svc.read_picture(job.result_key) if job.state == JobState.DONE else None
                 if result is not None:
                     message, file_id, caption = await self._send_result(job, result)
                     sent = "photo" if message.photo else "document"
@@ -143,7 +151,7 @@ class Results(Part):
                 job.id, job.chat_id, job.user_id, message.id if message else None, file_id, caption
             )
         first = await queue.mark_delivered(job.id)
-        self._messages.shown.pop(job.id, None)
+        self._shared.messages.shown.pop(job.id, None)
         if first:
             queued_s, run_s = metrics.observe_delivered(job)
             log.info(
@@ -161,23 +169,23 @@ class Results(Part):
     async def _send_result(self, job: JobStatus, data: bytes) -> tuple[Message, str | None, str]:
         caption = result_caption(job)
         await self._result_call(job)
-        await self._bot.send_chat_action(job.chat_id, ChatAction.UPLOAD_PHOTO)
+        await self._shared.bot.send_chat_action(job.chat_id, ChatAction.UPLOAD_PHOTO)
         target = reply_to(job.reply_to_message_id or job.message_id)
         try:
             await self._result_call(job)
-            message = await self._bot.send_photo(
+            message = await self._shared.bot.send_photo(
                 job.chat_id,
                 photo=data,
                 caption=caption,
                 parse_mode=ParseMode.HTML,
                 reply_parameters=target,
-                reply_markup=result_keyboard(job, has_timelapse=await offers_timelapse(self._svc.storage, job)),
+                reply_markup=result_keyboard(job, has_timelapse=await offers_timelapse(self._shared.svc.storage, job)),
             )
             file_id = message.photo[-1].file_id if message.photo else None
         except BadRequest as exc:  # e.g. dimensions Telegram won't take as a photo: send the file instead
             log.info("job %s: sending the result as a file (%s)", job.id, exc)
             await self._result_call(job)
-            message = await self._bot.send_document(
+            message = await self._shared.bot.send_document(
                 job.chat_id,
                 document=data,
                 filename=result_filename(job),
@@ -189,7 +197,7 @@ class Results(Part):
         if job.status_message_id is not None:
             try:
                 await self._result_call(job)
-                await self._bot.delete_message(job.chat_id, job.status_message_id)
+                await self._shared.bot.delete_message(job.chat_id, job.status_message_id)
             except TelegramError as exc:
                 log.debug("job %s: status message not deleted: %s", job.id, exc)
         return message, file_id, caption
@@ -198,10 +206,10 @@ class Results(Part):
         text = final_status_text(job)
         if job.state == JobState.DONE:  # done, but the result file is missing
             text = final_status_text(_as_failed(job))
-        if job.status_message_id is not None and job.id not in self._messages.frozen:
+        if job.status_message_id is not None and job.id not in self._shared.messages.frozen:
             try:
                 await self._result_call(job)
-                edited = await self._bot.edit_message_caption(
+                edited = await self._shared.bot.edit_message_caption(
                     chat_id=job.chat_id,
                     message_id=job.status_message_id,
                     caption=text,
@@ -214,7 +222,7 @@ class Results(Part):
                     return None
                 log.info("job %s: final status posted anew (%s)", job.id, exc)
         await self._result_call(job)
-        return await self._bot.send_message(
+        return await self._shared.bot.send_message(
             job.chat_id,
             text,
             parse_mode=ParseMode.HTML,

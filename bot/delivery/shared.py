@@ -27,13 +27,7 @@ class Shared:
 
 
 class Part:
-    """A part of the delivery loop (the results, the status edits), with the shared pieces at hand."""
+    """A part of the delivery loop (the results, the status edits), with the shared pieces at `self._shared`."""
 
     def __init__(self, shared: Shared) -> None:
-        self._bot = shared.bot
-        self._svc = shared.svc
-        self._stats = shared.stats
-        self._stopping = shared.stopping
-        self._calls = shared.calls
-        self._mirror = shared.mirror
-        self._messages = shared.messages
+        self._shared = shared

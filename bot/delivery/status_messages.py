@@ -48,6 +48,14 @@ class StatusMessages:
         if cached is not None and job.id not in self.shown and cached[:2] == (job.chat_id, job.status_message_id):
             self.shown[job.id] = cached[2]
 
+    def in_flight(self) -> list[asyncio.Task[None]]:
+        """The status edits under way."""
+        return list(self.editing.values())
+
+    async def settle(self) -> None:
+        """Wait for the status edits under way."""
+        await asyncio.gather(*self.in_flight())
+
     def forget_gone(self, live: set[int], held: set[int]) -> None:
         """Forget what the messages of jobs no longer `live` show, which of them can't be edited (unless results
         still hold the job), and what the last run left."""

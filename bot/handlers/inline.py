@@ -6,7 +6,7 @@ from telegram import InlineKeyboardMarkup, InlineQueryResultCachedPhoto, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from jobs.models import Delivery
+from jobs.models import DeliveryRecord
 
 from ..i18n import Translator, translator_of
 from ..keyboards import share_keyboard
@@ -42,7 +42,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     )
 
 
-async def _paint_mine(svc: Services, result: Delivery, t: Translator) -> InlineKeyboardMarkup | None:
+async def _paint_mine(svc: Services, result: DeliveryRecord, t: Translator) -> InlineKeyboardMarkup | None:
     """A link for whoever sees the shared picture: their photo in the same style, when it is a style anyone
     can use (a global preset)."""
     job = await svc.jobs.status(result.job_id)

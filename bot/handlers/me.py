@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 from jobs import keys
 from jobs.models import JobState, JobStatus
 from jobs.storage import Storage
-from stylebot.config import Settings
+from settings import Settings
 
 from ..captions import style_label
 from ..i18n import Translator, translator_of

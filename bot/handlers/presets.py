@@ -11,6 +11,7 @@ from telegram import Bot, InputMediaPhoto, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from imaging import SUFFIXES
 from jobs.models import Preset
 
 from ..i18n import N_, NP_, Translator, translator, translator_of
@@ -25,7 +26,6 @@ from .common import answer
 
 log = logging.getLogger(__name__)
 
-PRESET_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 NAME_RULES = N_("A style name uses letters, digits, - and _ (at most 32), e.g. /savestyle my_watercolour")
 ALBUM_SIZE = 10  # Telegram's limit for one media group
 
@@ -247,4 +247,4 @@ def _list_images(directory: Path) -> list[Path]:
     if not directory.is_dir():
         log.warning("presets directory %s does not exist", directory)
         return []
-    return sorted(p.resolve() for p in directory.iterdir() if p.suffix.lower() in PRESET_SUFFIXES)
+    return sorted(p.resolve() for p in directory.iterdir() if p.suffix.lower() in SUFFIXES)

@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.ext import ContextTypes
 
-from stylebot.config import Settings
+from settings import Settings
 
 from ..i18n import N_, translator_of
 from ..requests import reply_to

@@ -1,5 +1,5 @@
-"""The result buttons that don't paint again: Time-lapse, Other style, and in groups Send to me privately and
-Delete (bot.handlers.jobs.on_result_button routes each tap here)."""
+"""Every button under a result (`bot.keyboards.result_keyboard`), routed by `on_result_button`: the variations
+(painted again), Full-size file, Time-lapse, Other style, and in groups Send to me privately and Delete."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 from dataclasses import replace
 
 from telegram import CallbackQuery, Message, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
@@ -16,10 +16,12 @@ from jobs import keys
 from jobs.models import JobStatus
 
 from ..captions import result_caption, result_filename
-from ..i18n import N_, translator_of
-from ..keyboards import preset_keyboard
-from ..requests import reply_to
-from ..services import services
+from ..i18n import N_, Text, translator_of
+from ..identity import Requester
+from ..keyboards import DELETE, FILE, OTHER_STYLE, PRIVATELY, RESULT_PREFIX, TIMELAPSE, preset_keyboard
+from ..params import BIGGER, SMALLER, STRONGER, VARIATIONS, WEAKER, varied
+from ..requests import Refused, check_quota, reply_to, submit
+from ..services import Services, services
 from .common import answer
 
 log = logging.getLogger(__name__)
@@ -125,3 +127,121 @@ async def delete_result(update: Update, context: ContextTypes.DEFAULT_TYPE, job_
         await query.answer(t.gettext("I can't delete it: Telegram lets me delete messages only for 48 hours."), True)
         return
     await query.answer(t.gettext("Deleted."))
+
+
+async def own_job(update: Update, context: ContextTypes.DEFAULT_TYPE, job_id_text: str) -> JobStatus | None:
+    """The job named by a button, if it exists and the tapper may act for its owner (answers the query
+    otherwise)."""
+    query, user, svc, t = update.callback_query, update.effective_user, services(context), translator_of(update)
+    assert query is not None and user is not None and isinstance(query.message, Message)
+    job = await svc.jobs.status(int(job_id_text)) if job_id_text.isdigit() else None
+    if job is None:
+        await query.answer(t(PICTURE_GONE), True)
+        return None
+    if not await svc.chat_admins.may_act_for(context.bot, query.message.chat_id, user.id, job.user_id):
+        if job.user_name:
+            await query.answer(t.gettext("Only {name} can do that. Send your own photo!", name=job.user_name), True)
+        else:
+            await query.answer(t.gettext("Only its owner can do that. Send your own photo!"), True)
+        return None
+    return job
+
+
+AT_LIMIT: dict[str, Text] = {
+    STRONGER: N_("That is already the strongest style I paint."),
+    WEAKER: N_("That is already the weakest style I paint."),
+    BIGGER: N_("Those are already the biggest strokes I paint."),
+    SMALLER: N_("Those are already the smallest strokes I paint."),
+}
+
+
+async def on_result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button under a result (bot.keyboards.result_keyboard): a variation painted again, or one of the others."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or query.data is None or not isinstance(query.message, Message):
+        return
+    svc = services(context)
+    action, _, job_id = query.data.removeprefix(RESULT_PREFIX).partition(":")
+    if action == PRIVATELY:  # anyone may ask for a copy, and a chat's admins may delete: no owner check here
+        await send_privately(update, context, job_id)
+        return
+    if action == DELETE:
+        await delete_result(update, context, job_id)
+        return
+    job = await own_job(update, context, job_id)
+    if job is None:
+        return
+    if action == FILE:
+        await send_file(update, context, job)
+    elif action == TIMELAPSE:
+        await send_timelapse(update, context, job)
+    elif action == OTHER_STYLE:
+        await offer_other_style(update, context, job)
+    elif action in VARIATIONS:
+        await redo(update, context, svc, job, action, reply_message_id=query.message.id)
+    else:
+        await query.answer()  # a button this version no longer has
+
+
+async def send_file(update: Update, context: ContextTypes.DEFAULT_TYPE, job: JobStatus) -> None:
+    query, t = update.callback_query, translator_of(update)
+    assert query is not None and isinstance(query.message, Message)
+    data = await services(context).read_picture(job.result_key)
+    if data is None:
+        await query.answer(t.gettext("The full-size file is gone (it was deleted)."), True)
+        return
+    await query.answer(t.gettext("Sending the file…"))
+    chat_id = query.message.chat_id
+    await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+    await context.bot.send_document(
+        chat_id,
+        document=data,
+        filename=result_filename(job),
+        caption=f"{job.result_width}×{job.result_height}",
+        reply_parameters=reply_to(query.message.id),
+    )
+
+
+async def redo(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    svc: Services,
+    job: JobStatus,
+    action: str,
+    reply_message_id: int,
+) -> None:
+    query, t = update.callback_query, translator_of(update)
+    assert query is not None and isinstance(query.message, Message)
+    # The new job is the owner's (in the language they asked in), whoever tapped for them.
+    user = Requester(job.user_id, job.user_name, language=job.language)
+    params = varied(job.params, action)
+    if action in AT_LIMIT and params == job.params:
+        await query.answer(t(AT_LIMIT[action]), True)
+        return
+    if job.content_key is None or not job.style_keys or not await _all_stored(svc, [job.content_key, *job.style_keys]):
+        await query.answer(t(ORIGINALS_GONE), True)
+        return
+    async with svc.lock(query.message.chat_id, user.id):
+        try:
+            await check_quota(svc, user.id)
+        except Refused as exc:
+            await query.answer(exc.say(t)[:200], True)
+            return
+        await query.answer(t.gettext("On it!"))
+        await submit(
+            context.bot,
+            svc,
+            chat_id=query.message.chat_id,
+            chat_type=query.message.chat.type,
+            user=user,
+            content=job.content_key,
+            styles=job.style_keys,
+            style_name=job.style_name,
+            reply_message_id=reply_message_id,
+            request_message_id=None,
+            params=params,
+        )
+
+
+async def _all_stored(svc: Services, keys: list[str]) -> bool:
+    return all(await asyncio.gather(*(asyncio.to_thread(svc.storage.exists, key) for key in keys)))

@@ -23,7 +23,7 @@ async def on_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if msg is None or user is None:
         return
     svc, t = services(context), translator_of(update)
-    current = await svc.user_settings.get(user.id)
+    current = await svc.preferences.get(user.id)
     await answer(
         msg, settings_text(current, svc.settings, t), reply_markup=settings_keyboard(user.id, current, svc.settings, t)
     )
@@ -56,7 +56,7 @@ async def on_settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     except ValueError:
         await query.answer(t.gettext("That button is out of date. Send /settings again."), True)
         return
-    updated = await svc.user_settings.update(user.id, **change)
+    updated = await svc.preferences.update(user.id, **change)
     await query.answer(t.gettext("Saved."))
     try:
         await query.edit_message_text(

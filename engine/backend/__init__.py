@@ -6,35 +6,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol
 
 import keras
 import numpy as np
+
+from engine.backend.types import BareRun, Carry, Objective, Run, State, Targets, Tensor
 
 if TYPE_CHECKING:
     from engine.optim import Optimizer
 
 SUPPORTED = ("tensorflow", "jax")
-
-Tensor = Any  # a tf.Tensor, a jax.Array or a numpy array, as the backend has it
-State = tuple[Tensor, ...]  # an optimiser's state; state[0] is the image
-Carry = TypeVar("Carry")
-Run = Callable[[int], None]  # runs this many iterations and waits for them
-BareRun = Callable[[np.ndarray, int], None]  # forward+backward passes of the bare network at an image
-
-
-class Targets(NamedTuple):
-    """The objective's inputs for one stage: content features P, blended style Grams A_l, [α, β, tv, range]."""
-
-    content: Tensor
-    grams: tuple[Tensor, ...]
-    coeffs: Tensor
-
-
-Objective = Callable[[Sequence[Tensor], Tensor, Targets], tuple[Tensor, tuple[Tensor, Tensor]]]
-
+__all__ = ["BareRun", "Carry", "Objective", "Run", "State", "Targets", "Tensor"]
 
 class Runner(Protocol):
     """One optimiser's compiled loop for one network: many iterations per call without leaving the device."""

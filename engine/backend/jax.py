@@ -13,7 +13,7 @@ import numpy as np
 from jax._src import xla_bridge
 from jax.experimental.compilation_cache import compilation_cache
 
-from engine.backend import BareRun, Carry, Objective, Run, State, Targets, Tensor
+from engine.backend.types import BareRun, Carry, Objective, Run, State, Targets, Tensor
 from engine.errors import EngineError
 from engine.optim import Optimizer
 
@@ -21,7 +21,7 @@ DETERMINISTIC_FLAG = "--xla_gpu_deterministic_ops=true"
 Metrics = tuple[State, jax.Array]
 
 
-class Runner:
+class JaxRunner:
     """Runs `steps` optimiser iterations per call without leaving the device; compiled once per canvas shape."""
 
     def __init__(self, model: keras.Model, objective: Objective, optimizer: Optimizer) -> None:
@@ -79,8 +79,8 @@ class Runner:
         return result
 
 
-def new_runner(model: keras.Model, objective: Objective, optimizer: Optimizer) -> Runner:
-    return Runner(model, objective, optimizer)
+def new_runner(model: keras.Model, objective: Objective, optimizer: Optimizer) -> JaxRunner:
+    return JaxRunner(model, objective, optimizer)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -10,13 +10,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from engine.backend import BareRun, Carry, Objective, Run, State, Targets, Tensor
+from engine.backend.types import BareRun, Carry, Objective, Run, State, Targets, Tensor
 from engine.optim import Optimizer
 
 _determinism = False  # op determinism is process-wide and cannot be turned off again
 
 
-class Runner:
+class TensorFlowRunner:
     """Runs `steps` optimiser iterations per call without leaving the device.
 
     The loop is traced once, for inputs of any shape (the losses read sizes when run), so every canvas size
@@ -77,8 +77,8 @@ def _any_shape(x: Any) -> tf.TensorSpec:
     return tf.TensorSpec([None] * len(x.shape), x.dtype)
 
 
-def new_runner(model: keras.Model, objective: Objective, optimizer: Optimizer) -> Runner:
-    return Runner(model, objective, optimizer)
+def new_runner(model: keras.Model, objective: Objective, optimizer: Optimizer) -> TensorFlowRunner:
+    return TensorFlowRunner(model, objective, optimizer)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from stylebot.config import Settings
+from settings import Settings
 from tests.support.servers import PRESTART_FOR
 from tests.support.settings import make_settings
 

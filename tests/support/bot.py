@@ -11,7 +11,7 @@ from typing import Any
 from bot.app import CountingRateLimiter, build_application, serve
 from bot.services import Tuning
 from jobs.models import JobParams, JobState, JobStatus
-from stylebot.config import Settings
+from settings import Settings
 from tests.support.fakebotapi import FakeBotApi, TgChat, TgUser
 from tests.support.pictures import picture
 from tests.support.settings import make_settings

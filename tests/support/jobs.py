@@ -8,17 +8,19 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from procrastinate import App
 from procrastinate.jobs import Status
 from procrastinate.utils import utcnow
 
 from jobs import keys, sql
+from jobs.bot_stores import BotStores
 from jobs.interface import BotQueue
 from jobs.models import ClaimedJob, JobParams, JobState, JobStatus, NewJob
-from jobs.procrastinate_queue import PAINT_QUEUE, recover_stalled
+from jobs.queue.postgres import PAINT_QUEUE, PostgresWorkerQueue, ProcrastinateDispatch, recover_stalled
+from jobs.queue.sqlite import SqliteWorkerQueue
+from jobs.queue.worker_side import WorkerQueueBase
 from jobs.storage import Storage
-from jobs.stores import Stores
-from jobs.worker_store import WorkerStore
-from stylebot.config import Settings
+from settings import Settings
 from tests.support.pictures import picture
 from tests.support.settings import TEST_ITERATIONS, TEST_SIZE
 from worker.main import run_worker
@@ -109,23 +111,29 @@ class WorkerThread:
         assert self.error is None, self.error
 
 
+def queue_app(stores: BotStores) -> App | None:
+    """procrastinate's app on Postgres (None on SQLite, whose `jobs` table is the queue)."""
+    return stores.dispatch.app if isinstance(stores.dispatch, ProcrastinateDispatch) else None
+
+
 class Dispenser:
     """Hands out the next job the way the backend's workers get one, and settles it afterwards.
 
-    SQLite: `WorkerStore.claim`. Postgres: procrastinate's own fetch (its priorities and per-user locks decide
-    the order), then `WorkerStore.start`; `done()` also finishes procrastinate's job, releasing the user's lock.
+    SQLite: `SqliteWorkerQueue.claim`. Postgres: procrastinate's own fetch (its priorities and per-user locks
+    decide the order), then `start`; `done()` also finishes procrastinate's job, releasing the user's lock.
     """
 
-    def __init__(self, stores: Stores, worker_store: WorkerStore) -> None:
+    def __init__(self, stores: BotStores, worker_queue: WorkerQueueBase) -> None:
         self.stores = stores
-        self.worker_store = worker_store
+        self.worker_queue = worker_queue
         self._queue_ids: dict[int, int] = {}
         self._registered: int | None = None
 
     async def take(self, worker_id: str = "w") -> ClaimedJob | None:
-        app = self.stores.queue_app
+        app = queue_app(self.stores)
         if app is None:
-            return await asyncio.to_thread(self.worker_store.claim, worker_id)
+            assert isinstance(self.worker_queue, SqliteWorkerQueue)
+            return await asyncio.to_thread(self.worker_queue.claim, worker_id)
         if self._registered is None:
             self._registered = await app.job_manager.register_worker()
         queue_job = await app.job_manager.fetch_job(queues=[PAINT_QUEUE], worker_id=self._registered)
@@ -134,16 +142,16 @@ class Dispenser:
         assert queue_job.id is not None
         job_id = int(str(queue_job.task_kwargs["job_id"]))
         self._queue_ids[job_id] = queue_job.id
-        return await asyncio.to_thread(self.worker_store.start, job_id, worker_id)
+        return await asyncio.to_thread(self.worker_queue.start, job_id, worker_id)
 
     async def done(self, job_id: int) -> None:
         """The worker is through with the job: procrastinate retries it if its row is waiting again (the paint
         task's retry), else forgets it, releasing the user's lock."""
-        app = self.stores.queue_app
+        app = queue_app(self.stores)
         queue_job_id = self._queue_ids.pop(job_id, None)
         if app is None or queue_job_id is None:
             return
-        row = await asyncio.to_thread(self.worker_store.db.fetchone, sql.JOB_STATE, {"id": job_id})
+        row = await asyncio.to_thread(self.worker_queue.db.fetchone, sql.JOB_STATE, {"id": job_id})
         if row is not None and row["state"] == JobState.QUEUED:
             await app.job_manager.retry_job_by_id_async(queue_job_id, retry_at=utcnow())
         else:
@@ -152,12 +160,13 @@ class Dispenser:
     async def lose_worker(self, job_id: int) -> None:
         """The worker running the job dies: its lease (SQLite) or procrastinate heartbeat (Postgres) goes stale,
         and the recovery the real workers run takes it from there."""
-        app = self.stores.queue_app
+        app = queue_app(self.stores)
         if app is None:  # the next claim expires the lease and re-queues (or fails) the job
-            await asyncio.to_thread(self.worker_store.db.execute, EXPIRE_NOW, {"id": job_id})
+            await asyncio.to_thread(self.worker_queue.db.execute, EXPIRE_NOW, {"id": job_id})
             return
-        await asyncio.to_thread(self.worker_store.db.execute, STALE_HEARTBEATS)
-        await recover_stalled(app, self.worker_store.expire, stalled_after_s=60)
+        await asyncio.to_thread(self.worker_queue.db.execute, STALE_HEARTBEATS)
+        assert isinstance(self.worker_queue, PostgresWorkerQueue)
+        await recover_stalled(app, self.worker_queue.expire, stalled_after_s=60)
         self._queue_ids.pop(job_id, None)
 
 

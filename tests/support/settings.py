@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from stylebot.config import Settings
+from settings import Settings
 
 TEST_SIZE = 64  # pictures in tests are tiny
 TEST_ITERATIONS = 20

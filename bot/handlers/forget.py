@@ -1,0 +1,56 @@
+"""/forget and its confirmation buttons."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.ext import ContextTypes
+
+from ..i18n import N_, translator_of
+from ..identity import requester_of
+from ..keyboards import FORGET_PREFIX, forget_keyboard
+from ..services import services
+from .common import answer
+
+FORGET_QUESTION = N_(
+    "Delete all your pictures, your history, your settings and the styles you saved in our private chat? "
+    "This can't be undone. (Your count of pictures today stays, so the daily limit still holds; styles you "
+    "saved in a group stay with the group.)"
+)
+
+
+async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/forget: ask to delete all your pictures, history and settings."""
+    msg, user = update.effective_message, requester_of(update)
+    if msg is None or user is None:
+        return
+    t = translator_of(update)
+    await answer(msg, t(FORGET_QUESTION), reply_markup=forget_keyboard(user.id, t))
+
+
+async def on_forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The /forget confirmation buttons."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or query.data is None or not isinstance(query.message, Message):
+        return
+    owner_text, _, choice = query.data.removeprefix(FORGET_PREFIX).partition(":")
+    owner = int(owner_text) if owner_text.lstrip("-").isdigit() else 0
+    svc, t = services(context), translator_of(update)
+    if not await svc.chat_admins.may_act_for(context.bot, query.message.chat_id, user.id, owner):
+        await query.answer(t.gettext("Only the person who sent /forget can answer."), True)
+        return
+    if choice != "yes":
+        await query.answer()
+        await query.edit_message_text(t.gettext("OK, nothing was deleted."))
+        return
+    await query.answer(t.gettext("Deleting…"))
+    removed = await svc.jobs.forget_user(owner)
+    await svc.chat_state.forget_user(owner)
+    styles = await svc.presets.delete_chat(owner) if owner > 0 else 0  # the styles saved in their private chat
+    done = t.ngettext(
+        "Done: I deleted your pictures, {n} picture from your history.",
+        "Done: I deleted your pictures, {n} pictures from your history.",
+        removed,
+    )
+    if styles:
+        done += " " + t.ngettext("I also deleted {n} saved style.", "I also deleted {n} saved styles.", styles)
+    await query.edit_message_text(done)
