@@ -1,6 +1,6 @@
 """Presence: how a live worker is told from a dead or a stuck one. The one model; every reader uses it.
 
-A worker is *present* while its presence thread (`worker.presence.Presence`) beats. Every PRESENCE_INTERVAL_S it
+A worker is *present* while its presence thread (`worker.presence.Presence`) beats. Every `beat_interval_s` it
 touches the worker's heartbeat file (`<data dir>/heartbeats/worker-<id>`, here) and records the worker in the
 database's `workers` table. It beats whether the worker is idle or painting, and however short its jobs are, so
 a busy worker is never taken for a stuck one. It stops only when the process ends, or when the worker finds its
@@ -37,9 +37,14 @@ log = logging.getLogger(__name__)
 HEARTBEAT_DIR = "heartbeats"
 BOT = "bot"
 WORKER_PREFIX = "worker-"
-PRESENCE_INTERVAL_S = 2.0  # how often a worker says it is alive
 STALE_AFTER_S = 60.0  # a worker (or the bot) silent this long is not running
 STUCK_MARGIN_S = 2.0  # beyond a lease of silence, before a live worker is taken for stuck
+
+
+def beat_interval_s(lease_s: float, heartbeat_s: float) -> float:
+    """How often a worker says it is alive (and renews its job's lease): STYLEBOT_HEARTBEAT_SECONDS, and at least
+    three times a lease, so one late beat is never taken for silence."""
+    return max(0.05, min(heartbeat_s, lease_s / 3))
 
 
 def stuck_after_s(lease_s: float) -> float:

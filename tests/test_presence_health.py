@@ -93,7 +93,7 @@ async def test_worker_beats_while_idle_and_painting_and_clears_on_exit(tmp_path:
 
             await wait_for(running)
             first = path.stat().st_mtime_ns
-            await asyncio.sleep(0.4)  # the loop is inside the job now: only the job's heartbeat thread beats
+            await asyncio.sleep(0.4)  # inside the job now: the presence beats all the same
             assert path.stat().st_mtime_ns > first
             assert await running()
         finally:

@@ -23,6 +23,7 @@ from jobs.migrate import apply_migrations
 from jobs.models import JobParams
 from jobs.queue import open_worker_queue
 from jobs.storage import open_storage
+from presence import beat_interval_s
 from settings import Settings, SettingsError
 from worker.context import WorkerContext
 from worker.engine_adapter import EngineFactory, default_engine_factory, stylize_options
@@ -48,7 +49,9 @@ def run_worker(
     stop_event = stop_event or threading.Event()
     apply_migrations(settings.database, root=settings.migrations_dir)
     queue = open_worker_queue(settings)
-    presence = Presence(queue, worker_id, settings.data_dir)
+    presence = Presence(
+        queue, worker_id, settings.data_dir, beat_interval_s(settings.lease_s, settings.heartbeat_s)
+    )
     try:
         started = time.monotonic()
         engine = (engine_factory or default_engine_factory(settings))()

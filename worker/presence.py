@@ -7,20 +7,21 @@ import threading
 from pathlib import Path
 
 from jobs.queue.worker_side import WorkerQueueBase
-from presence import PRESENCE_INTERVAL_S, Heartbeat, worker_name
+from presence import Heartbeat, worker_name
 
 log = logging.getLogger("stylebot.worker")
 
 
 class Presence:
-    """Every PRESENCE_INTERVAL_S: touch the heartbeat file, then record the worker (and its job) in the database.
+    """Every `interval_s`: touch the heartbeat file, then record the worker (and its job) in the database.
 
     It beats from its own thread, whatever the engine does, so job length and queue depth don't matter. The file
     comes first and needs no database, so an outage silences only the table. `hung()` stops it for good.
     """
 
-    def __init__(self, queue: WorkerQueueBase, worker_id: str, data_dir: Path) -> None:
+    def __init__(self, queue: WorkerQueueBase, worker_id: str, data_dir: Path, interval_s: float) -> None:
         self.queue = queue
+        self.interval_s = interval_s
         self.worker_id = worker_id
         self.heartbeat = Heartbeat(data_dir, worker_name(worker_id))
         self.job_id: int | None = None
@@ -51,7 +52,7 @@ class Presence:
         self.heartbeat.remove()
 
     def _run(self) -> None:
-        while not self._stop.wait(PRESENCE_INTERVAL_S):
+        while not self._stop.wait(self.interval_s):
             if self._hung.is_set():
                 continue
             self.heartbeat.beat()

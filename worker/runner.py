@@ -18,6 +18,7 @@ from engine.types import Progress, StylizeResult
 from jobs.interface import WorkerQueue
 from jobs.models import ClaimedJob, ErrorCode, JobOutcome
 from jobs.storage import MissingFile, Storage
+from presence import beat_interval_s
 from settings import Settings
 from worker.engine_adapter import Engine, stylize_options
 from worker.timelapse import TimeLapse
@@ -138,7 +139,7 @@ class JobRunner:
         self.worker_id = worker_id
         self.on_hung = on_hung  # called (from the heartbeat thread) once the engine is found stuck
         self.control = JobControl(settings.job_time_limit_s, abort_reason)
-        self.interval = max(0.05, min(settings.heartbeat_s, settings.lease_s / 3))
+        self.interval = beat_interval_s(settings.lease_s, settings.heartbeat_s)
         self._last_preview = time.monotonic()
         self._last_frame = -math.inf
         self.timelapse = TimeLapse()
