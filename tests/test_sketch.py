@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import json
 import shutil
 import subprocess
 import sys
@@ -303,3 +304,17 @@ async def test_sketch_async_raises_busy_and_cancels_a_waiting_request(
     assert pool.in_pool == 1, "the cancelled request gave its place back"
     inner.gate.set()
     assert (await running).size == (64, 43)
+
+
+def test_the_speed_bench_prints_a_row_per_size(tmp_path: Path) -> None:
+    content_photo((320, 240)).save(tmp_path / "photo.png")
+    blotches().save(tmp_path / "style.png")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.sketch_speed", "--sizes", "64,128", "--repeats", "1", "--threads", "1",
+         "--content", str(tmp_path / "photo.png"), "--style", str(tmp_path / "style.png"), "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(r["max_side"], r["output"]) for r in rows] == [(64, "64x48"), (128, "128x96")]
+    assert all(r["cold_s"] > 0 and r["warm_median_s"] > 0 for r in rows)
