@@ -102,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     from sketch import Sketcher
 
     import_s = time.perf_counter() - start
-    photo, photo_name = pick(args.content, DEFAULT_CONTENT, generated_photo)
-    style, style_name = pick(args.style, DEFAULT_STYLE, generated_painting)
+    try:
+        photo, photo_name = pick(args.content, DEFAULT_CONTENT, generated_photo)
+        style, style_name = pick(args.style, DEFAULT_STYLE, generated_painting)
+    except OSError as exc:
+        parser.error(f"can't open {exc.filename or 'a picture'}: {exc.strerror or exc}")
     fresh_styles = [generated_painting((400, 300), seed=10 + i) for i in range(args.repeats)]
 
     rows: list[dict[str, object]] = []
