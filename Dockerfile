@@ -51,6 +51,7 @@ COPY jobs ./jobs
 COPY migrations ./migrations
 COPY presence ./presence
 COPY settings ./settings
+COPY sketch ./sketch
 COPY stylebot ./stylebot
 COPY worker ./worker
 RUN pip install --no-deps . \
