@@ -43,7 +43,7 @@ class PaintAgain(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], tem
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[discord.ui.View], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> PaintAgain:
         return cls(int(match["job"]))
 
@@ -176,14 +176,24 @@ def text_channel(bot: PaintBot, channel: FakeChannel) -> discord.TextChannel:
     return found
 
 
-async def test_connects_gets_ready_and_syncs_commands(fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel) -> None:
+async def test_connects_gets_ready_and_syncs_commands(
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel
+) -> None:
     async with running(PaintBot()) as bot:
         assert bot.user is not None and bot.user.id == fake.app_id
         assert bot.application_id == fake.app_id
         found = bot.get_guild(guild.id)
         assert found is not None and found.preferred_locale == discord.Locale.german
         assert text_channel(bot, channel).permissions_for(found.me).send_messages
-        assert {c["name"] for c in fake.commands[None]} == {"paint", "hello", "perms", "slow", "later", "big", "Paint this"}
+        assert {c["name"] for c in fake.commands[None]} == {
+            "paint",
+            "hello",
+            "perms",
+            "slow",
+            "later",
+            "big",
+            "Paint this",
+        }
         bot.tree.copy_global_to(guild=discord.Object(guild.id))
         synced = await bot.tree.sync(guild=discord.Object(guild.id))
         assert {c.name for c in synced} == {c["name"] for c in fake.commands[guild.id]}
@@ -207,7 +217,8 @@ async def test_slash_command_with_attachment_defers_edits_and_follows_up_with_fi
     assert original is not None and not original.loading
     assert original.content == "ink: cat.png"
     assert original.files == {"painted.png": PNG[::-1]}  # the bot read the upload from the CDN
-    assert len(original.edits) == 1 and original.edits[0].at > interaction.acknowledged_at  # type: ignore[operator]
+    assert interaction.acknowledged_at is not None and len(original.edits) == 1
+    assert original.edits[0].at > interaction.acknowledged_at
     [followup] = interaction.followups
     assert followup.ephemeral and followup.flags & EPHEMERAL
     assert followup.files == {"palette.txt": b"palette"}
@@ -241,27 +252,30 @@ async def test_persistent_button_is_answered_by_a_restarted_client(
     assert len(fake.identifies) == 2
 
 
-async def test_select_deferred_update_then_followup(fake: FakeDiscord, channel: FakeChannel, alice: FakeUser) -> None:
-    picked: list[str] = []
+class StylePicker(discord.ui.Select[discord.ui.View]):
+    """A string select whose callback defers the update (type 6), then follows up."""
 
-    async def on_pick(interaction: discord.Interaction) -> None:
-        picked.extend(select.values)
+    def __init__(self) -> None:
+        super().__init__(custom_id="style", options=[discord.SelectOption(label=s) for s in ("oil", "ink")])
+        self.picked: list[str] = []
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        self.picked.extend(self.values)
         await interaction.response.defer()
-        await interaction.followup.send(f"style set to {select.values[0]}")
+        await interaction.followup.send(f"style set to {self.values[0]}")
 
-    select: discord.ui.Select[discord.ui.View] = discord.ui.Select(
-        custom_id="style", options=[discord.SelectOption(label=s) for s in ("oil", "ink")]
-    )
-    select.callback = on_pick  # type: ignore[method-assign]
+
+async def test_select_deferred_update_then_followup(fake: FakeDiscord, channel: FakeChannel, alice: FakeUser) -> None:
+    picker = StylePicker()
     async with running(PaintBot()) as bot:
         view = discord.ui.View()
-        view.add_item(select)
+        view.add_item(picker)
         await text_channel(bot, channel).send("pick a style", view=view)
         [message] = fake.bot_messages(channel)
         interaction = await fake.select(message, "style", ["ink"], alice)
         await interaction.response()
         await fake.until(lambda: len(interaction.followups) == 1, "the followup")
-    assert picked == ["ink"]
+    assert picker.picked == ["ink"]
     assert interaction.callback_type == DEFERRED_UPDATE
     assert interaction.followups[0].content == "style set to ink"
 

@@ -586,7 +586,7 @@ class FakeDiscord:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])
         return self
 
     async def stop(self) -> None:
@@ -1211,7 +1211,7 @@ class FakeDiscord:
             session = await self._gateway_op(hello, session, payload)
             if ws.closed:
                 break
-        if session is not None:
+        if session is not None and session.ws is ws:  # the bot hung up (not `disconnect_gateway`, not a resume)
             session.ws = None
             if ws.close_code in (1000, 1001) and self._current is session:  # a clean close ends the session
                 self._current = None
