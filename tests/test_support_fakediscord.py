@@ -19,6 +19,7 @@ from tests.support.fakediscord import (
     DEFERRED_CHANNEL_MESSAGE,
     DEFERRED_UPDATE,
     EPHEMERAL,
+    MODAL,
     SEND_MESSAGES,
     TOKEN,
     UPDATE_MESSAGE,
@@ -49,6 +50,13 @@ class PaintAgain(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], tem
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.edit_message(content=f"painting job {self.job} again")
+
+
+class NamePainting(discord.ui.Modal, title="Name your painting"):
+    title_input: discord.ui.TextInput[NamePainting] = discord.ui.TextInput(label="Title", custom_id="painting-title")
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"named {self.title_input.value}", ephemeral=True)
 
 
 class PaintBot(discord.Client):
@@ -113,6 +121,10 @@ class PaintBot(discord.Client):
         async def big(interaction: discord.Interaction) -> None:
             await interaction.response.defer()
             await self._record(interaction.followup.send(file=discord.File(io.BytesIO(b"x" * 2048), "big.bin")))
+
+        @tree.command(name="name", description="Name a painting (in a modal)")
+        async def name(interaction: discord.Interaction) -> None:
+            await interaction.response.send_modal(NamePainting())
 
         @tree.context_menu(name="Paint this")
         async def paint_this(interaction: discord.Interaction, message: discord.Message) -> None:
@@ -185,19 +197,13 @@ async def test_connects_gets_ready_and_syncs_commands(
         found = bot.get_guild(guild.id)
         assert found is not None and found.preferred_locale == discord.Locale.german
         assert text_channel(bot, channel).permissions_for(found.me).send_messages
-        assert {c["name"] for c in fake.commands[None]} == {
-            "paint",
-            "hello",
-            "perms",
-            "slow",
-            "later",
-            "big",
-            "Paint this",
-        }
+        assert {c["name"] for c in fake.commands[None]} == {c.name for c in bot.tree.get_commands()}
+        assert {c["name"]: c["type"] for c in fake.commands[None]}["Paint this"] == 3
         bot.tree.copy_global_to(guild=discord.Object(guild.id))
         synced = await bot.tree.sync(guild=discord.Object(guild.id))
         assert {c.name for c in synced} == {c["name"] for c in fake.commands[guild.id]}
         assert fake.heartbeats >= 1  # discord.py beats as soon as HELLO arrives
+    assert fake.gateway_queries == [{"v": "10", "encoding": "json", "compress": "zlib-stream"}]
     [identify] = fake.identifies
     assert identify["intents"] == discord.Intents.default().value
     assert fake.calls_to("PUT /applications/{application_id}/commands")[0].status == 200
@@ -421,3 +427,35 @@ async def test_resume_replays_what_the_bot_missed(fake: FakeDiscord, channel: Fa
         await hello.response()
     assert bot.seen[0].content == "while you were away"
     assert len(fake.resumes) == 1 and len(fake.identifies) == 1
+
+
+async def test_modal_opened_and_submitted(fake: FakeDiscord, channel: FakeChannel, alice: FakeUser) -> None:
+    async with running(PaintBot()):
+        opened = await fake.send_slash_command(alice, channel, "name")
+        await opened.response()
+        assert opened.callback_type == MODAL and opened.callback_data["title"] == "Name your painting"
+        submitted = await fake.submit_modal(opened, {"painting-title": "Sunset"}, alice)
+        await submitted.response()
+    assert submitted.original is not None and submitted.original.ephemeral
+    assert submitted.original.content == "named Sunset"
+
+
+async def test_slash_command_in_a_dm_and_an_unanswered_interaction(fake: FakeDiscord, alice: FakeUser) -> None:
+    fake.ack_deadline_s = 0.1
+    dm = fake.dm_channel(alice)
+    async with running(PaintBot()):
+        perms = await fake.send_slash_command(alice, dm, "perms")
+        await perms.response()
+        ignored = await fake.send_slash_command(alice, dm, "paint", {"style": "oil"})  # no image: the bot errs out
+        await asyncio.sleep(0.2)
+    assert "user" in perms.payload and "member" not in perms.payload and perms.payload["context"] == 1
+    assert perms.original is not None and perms.original.content.startswith("fr None send=True attach=True")
+    assert not perms.failed and ignored.failed
+
+
+async def test_a_wrong_token_fails_login(fake: FakeDiscord) -> None:
+    bot = PaintBot()
+    with pytest.raises(discord.LoginFailure):
+        await bot.start("not-the-token")
+    await bot.close()
+    assert fake.calls_to("GET /users/@me")[0].status == 401

@@ -457,6 +457,7 @@ class FakeInteraction:
     channel: FakeChannel
     user: FakeUser
     attachment_size_limit: int
+    ack_deadline_s: float
     dispatched_at: float = field(default_factory=time.monotonic)
     callback_type: int | None = None
     callback_data: dict[str, Any] = field(default_factory=dict)
@@ -466,6 +467,13 @@ class FakeInteraction:
     followups: list[FakeMessage] = field(default_factory=list)
     target_message: FakeMessage | None = None  # the message of a component interaction
     answered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def failed(self) -> bool:
+        """What the user sees as "This interaction failed": a refused late callback, or none within the deadline."""
+        if self.failure is not None:
+            return True
+        return self.callback_type is None and time.monotonic() - self.dispatched_at > self.ack_deadline_s
 
     @property
     def choices(self) -> list[dict[str, Any]]:
@@ -569,6 +577,7 @@ class FakeDiscord:
         self.identifies: list[dict[str, Any]] = []  # every IDENTIFY's `d`
         self.resumes: list[dict[str, Any]] = []  # every RESUME's `d`
         self.heartbeats = 0
+        self.gateway_queries: list[dict[str, str]] = []  # the query of every gateway connection (v, encoding, compress)
         self.cdn: dict[int, FakeAttachment] = {}  # every attachment by id
         self.cdn_reads: list[int] = []  # the attachment ids the CDN served, in order
         self.closed_with: list[int] = []  # close codes this fake sent on the gateway
@@ -1195,6 +1204,7 @@ class FakeDiscord:
         """One gateway connection: HELLO, then IDENTIFY or RESUME, then heartbeats until either side closes."""
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await ws.prepare(request)
+        self.gateway_queries.append(dict(request.query))
         compress = request.query.get("compress")
         if compress not in (None, "zlib-stream") or request.query.get("encoding", "json") != "json":
             self.closed_with.append(4000)
@@ -1460,6 +1470,7 @@ class FakeDiscord:
             channel,
             user,
             int(payload["attachment_size_limit"]),
+            self.ack_deadline_s,
             target_message=message,
         )
         self.interactions[interaction_id] = interaction
@@ -1566,6 +1577,14 @@ class FakeDiscord:
             MESSAGE_COMPONENT, user, self.channels[message.channel_id], data, message=message
         )
 
+    async def submit_modal(self, opened: FakeInteraction, values: Mapping[str, str], user: FakeUser) -> FakeInteraction:
+        """A user fills in the modal the bot opened (callback type 9) and submits it (type 5): each text input's
+        `custom_id` gets its value from `values` ("" when absent), in the modal's own rows / labels."""
+        assert opened.callback_type == MODAL, f"interaction {opened.id} opened no modal"
+        modal = opened.callback_data
+        data = {"custom_id": modal["custom_id"], "components": _submitted(modal.get("components", []), values)}
+        return await self._dispatch_interaction(MODAL_SUBMIT, user, opened.channel, data, message=opened.target_message)
+
     # ----- reading back ---------------------------------------------------------------------------------------------
 
     def calls_to(self, route: str, *, ok_only: bool = False) -> list[Call]:
@@ -1582,6 +1601,22 @@ class FakeDiscord:
 
     def bot_messages(self, channel: FakeChannel) -> list[FakeMessage]:
         return [m for m in self.channel_messages(channel) if m.author is self.bot_user]
+
+
+def _submitted(components: Sequence[dict[str, Any]], values: Mapping[str, str]) -> list[dict[str, Any]]:
+    """A modal's components as its submission carries them: action rows (1) and labels (18) kept, text inputs
+    (4) reduced to custom_id and value."""
+    submitted: list[dict[str, Any]] = []
+    for component in components:
+        if component.get("type") == 1:
+            submitted.append({"type": 1, "components": _submitted(component.get("components", []), values)})
+        elif component.get("type") == 18:
+            inner = _submitted([component["component"]], values)
+            submitted.append({"type": 18, "id": component.get("id"), "component": inner[0] if inner else None})
+        elif component.get("type") == 4:
+            custom_id = component["custom_id"]
+            submitted.append({"type": 4, "custom_id": custom_id, "value": values.get(custom_id, "")})
+    return submitted
 
 
 def _json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
