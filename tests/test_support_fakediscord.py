@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
 from discord import app_commands
@@ -292,6 +293,10 @@ async def test_channel_messages_replies_edits_deletes_typing_and_dms(
     async with running(PaintBot()) as bot:
         asked = await fake.send_message(alice, channel, f"{fake.bot_user.mention} paint this", files={"a.png": PNG})
         await fake.until(lambda: len(bot.seen) == 1, "the bot to see the message")
+        answer = await fake.send_message(alice, channel, f"{fake.bot_user.mention} thanks", reply_to=asked)
+        await fake.until(lambda: len(bot.seen) == 2, "the bot to see the reply")
+        assert bot.seen[1].reference is not None and bot.seen[1].reference.message_id == asked.id
+        assert isinstance(bot.seen[1].reference.resolved, discord.Message) and answer.reply_to is asked
         async with text_channel(bot, channel).typing():
             reply = await bot.seen[0].reply("on it", file=discord.File(io.BytesIO(b"1234"), "result.png"))
         await reply.edit(content="done")
@@ -301,7 +306,7 @@ async def test_channel_messages_replies_edits_deletes_typing_and_dms(
         dm = await bot.create_dm(discord.Object(alice.id))
         await dm.send("your painting is ready")
     sent = fake.messages[reply.id]
-    assert sent.message_reference is not None and sent.message_reference["message_id"] == str(asked.id)
+    assert sent.reply_to is asked and sent.as_dict()["message_reference"]["message_id"] == str(asked.id)
     assert sent.files == {"result.png": b"1234"}
     assert [e.changes["content"] for e in sent.edits] == ["done", "done!"]
     assert sent.edits[0].at <= sent.edits[1].at and sent.deleted
@@ -361,8 +366,13 @@ async def test_429_is_retried_after_retry_after(fake: FakeDiscord, channel: Fake
     assert [c.status for c in fake.calls_to(route)] == [429, 429, 200]
     assert all(waited >= 0.25 for waited in fake.waits_after_429(route))
     assert [m.content for m in fake.bot_messages(channel)] == ["eventually"]
-    ok = fake.calls_to("GET /users/@me")[0]
-    assert ok.status == 200
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{fake.api_url}/users/@me", headers={"Authorization": f"Bot {TOKEN}"}) as answer,
+    ):
+        assert answer.status == 200 and answer.headers["Content-Type"] == "application/json"
+        assert int(answer.headers["X-RateLimit-Remaining"]) > 0 and float(answer.headers["X-RateLimit-Reset-After"]) > 0
+        assert answer.headers["X-RateLimit-Limit"] and answer.headers["X-RateLimit-Bucket"]
 
 
 async def test_missing_permissions(fake: FakeDiscord, guild: FakeGuild, alice: FakeUser) -> None:

@@ -378,7 +378,7 @@ class FakeMessage:
     attachments: list[FakeAttachment] = field(default_factory=list)
     flags: int = 0
     mentions: list[FakeUser] = field(default_factory=list)
-    message_reference: dict[str, Any] | None = None
+    reply_to: FakeMessage | None = None  # the message this one replies to (its message_reference)
     type: int = 0
     interaction_id: int | None = None  # the interaction this message answers
     webhook_id: int | None = None
@@ -404,7 +404,8 @@ class FakeMessage:
         """The custom_id of every button and select in the message's action rows."""
         return [c["custom_id"] for row in self.components for c in row.get("components", []) if "custom_id" in c]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, with_referenced: bool = True) -> dict[str, Any]:
+        """The message payload; a reply carries `message_reference` and (one level deep) `referenced_message`."""
         data: dict[str, Any] = {
             "id": str(self.id),
             "channel_id": str(self.channel_id),
@@ -425,8 +426,13 @@ class FakeMessage:
         }
         if self.guild_id is not None:
             data["guild_id"] = str(self.guild_id)
-        if self.message_reference is not None:
-            data["message_reference"] = self.message_reference
+        if self.reply_to is not None:
+            target = self.reply_to
+            data["message_reference"] = {"type": 0, "message_id": str(target.id), "channel_id": str(target.channel_id)}
+            if target.guild_id is not None:
+                data["message_reference"]["guild_id"] = str(target.guild_id)
+            if with_referenced:
+                data["referenced_message"] = None if target.deleted else target.as_dict(with_referenced=False)
         if self.webhook_id is not None:
             data["webhook_id"] = str(self.webhook_id)
         return data
@@ -949,7 +955,8 @@ class FakeDiscord:
         self.messages[message.id] = message
         return message
 
-    def _reference(self, channel: FakeChannel, body: dict[str, Any]) -> dict[str, Any] | None:
+    def _reply_to(self, body: dict[str, Any]) -> FakeMessage | None:
+        """The message a `message_reference` points at: an unknown one is 400 unless fail_if_not_exists is false."""
         reference = body.get("message_reference")
         if not reference:
             return None
@@ -957,12 +964,7 @@ class FakeDiscord:
         if target is None or target.deleted:
             _need(reference.get("fail_if_not_exists") is False, ApiError(400, 50035, "Invalid Form Body"))
             return None
-        return {
-            "message_id": str(target.id),
-            "channel_id": str(target.channel_id),
-            "type": 0,
-            **({"guild_id": str(target.guild_id)} if target.guild_id else {}),
-        }
+        return target
 
     async def _post_message(self, request: web.Request, call: Call) -> Any:
         """Create Message: View Channel, Send Messages, Attach Files for files, Read Message History for replies."""
@@ -977,9 +979,9 @@ class FakeDiscord:
             bool(body.get("content") or body.get("embeds") or call.files or body.get("components")),
             ApiError(400, 50006, "Cannot send an empty message"),
         )
-        reference = self._reference(channel, body)
+        reply_to = self._reply_to(body)
         message = self._new_message(
-            channel, self.bot_user, body, call.files, message_reference=reference, type=19 if reference else 0
+            channel, self.bot_user, body, call.files, reply_to=reply_to, type=19 if reply_to else 0
         )
         await self._dispatch_message("MESSAGE_CREATE", message)
         return message.as_dict()
@@ -1406,14 +1408,7 @@ class FakeDiscord:
             UploadedFile(f"files[{n}]", name, data, _content_type(name))
             for n, (name, data) in enumerate((files or {}).items())
         ]
-        reference = None
-        if reply_to is not None:
-            reference = {"message_id": str(reply_to.id), "channel_id": str(reply_to.channel_id)}
-            if reply_to.guild_id is not None:
-                reference["guild_id"] = str(reply_to.guild_id)
-        message = self._new_message(
-            channel, user, body, uploads, message_reference=reference, type=19 if reference else 0
-        )
+        message = self._new_message(channel, user, body, uploads, reply_to=reply_to, type=19 if reply_to else 0)
         await self._dispatch_message("MESSAGE_CREATE", message)
         return message
 
