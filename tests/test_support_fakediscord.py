@@ -162,7 +162,7 @@ async def running(bot: PaintBot, *, sync: bool = True) -> AsyncIterator[PaintBot
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    async with fake_discord(ack_deadline_s=1.0) as running_fake:
+    async with fake_discord() as running_fake:
         yield running_fake
 
 
@@ -451,11 +451,11 @@ async def test_modal_opened_and_submitted(fake: FakeDiscord, channel: FakeChanne
 
 
 async def test_slash_command_in_a_dm_and_an_unanswered_interaction(fake: FakeDiscord, alice: FakeUser) -> None:
-    fake.ack_deadline_s = 0.1
     dm = fake.dm_channel(alice)
     async with running(PaintBot()):
         perms = await fake.send_slash_command(alice, dm, "perms")
         await perms.response()
+        fake.ack_deadline_s = 0.1
         ignored = await fake.send_slash_command(alice, dm, "paint", {"style": "oil"})  # no image: the bot errs out
         await asyncio.sleep(0.2)
     assert "user" in perms.payload and "member" not in perms.payload and perms.payload["context"] == 1

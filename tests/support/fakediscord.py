@@ -3,15 +3,16 @@
 The real discord.py client talks to it over real sockets: REST under `{url}/api/v10`, the gateway at
 `ws://…/gateway`, attachment bytes at `{url}/attachments/{channel}/{id}/{filename}`. Tests play users through
 async methods (`send_slash_command`, `send_message`, `click_button`, `select`, `message_context_menu`,
-`autocomplete`), which build the same INTERACTION_CREATE / MESSAGE_CREATE payloads Discord sends, and read back
-everything the bot did: `calls` (every REST request, with its JSON and uploaded files), `messages` (what is in
-each channel now, with attachments' bytes, components, flags and the timed history of edits) and `interactions`
+`autocomplete`, `submit_modal`), which build the same INTERACTION_CREATE / MESSAGE_CREATE payloads Discord
+sends, and read back everything the bot did: `calls` (every REST request, with its JSON and uploaded files),
+`messages` (with attachments' bytes, components, flags and the timed history of edits) and `interactions`
 (how each interaction was answered, or why it failed).
 
 Discord rules it models (each has a test in tests/test_support_fakediscord.py):
 
-- the 3 s rule: an interaction callback that comes later than `ack_deadline_s` after dispatch gets
-  404 Unknown interaction (10062), and the interaction is recorded as failed;
+- the 3 s rule: an interaction callback that comes later than `ack_deadline_s` (as it was when the interaction
+  was dispatched) gets 404 Unknown interaction (10062), and the interaction is recorded as failed (`failure`;
+  `failed` is also true for one never answered in time); a second callback is 400 (40060);
 - interaction tokens last 15 minutes (`token_ttl_s`): later webhook calls get 401 Invalid Webhook Token (50027);
 - uploads over the limit (10 MiB, or the guild's / interaction's `attachment_size_limit`) get 413 (40005);
 - rate limits: `fail_next(route, times, retry_after)` answers the next calls with 429, Discord's JSON body and
@@ -36,8 +37,10 @@ class attributes, both process-wide, set before `Client.start`/`login`:
   interaction callbacks and webhooks included, is `Route.BASE + path`);
 - `discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)` (a plain `Client` connects there
   and never asks GET /gateway/bot; discord.py adds `?v=10&encoding=json&compress=zlib-stream`, and resumes at
-  READY's `resume_gateway_url`; an `AutoShardedClient` asks GET /gateway/bot, whose `url` this fake points at
-  itself too).
+  READY's `resume_gateway_url`; an `AutoShardedClient` asks GET /gateway/bot instead, whose `url` this fake
+  points at itself too, untested).
+
+`discord.http.set_api_version()` resets `Route.BASE` to discord.com, so it must not run after the override.
 
 Nothing else is needed: attachment URLs come from the payloads (this fake's CDN); asset URLs (avatars, icons) stay
 on `discord.Asset.BASE`, which a bot that does not fetch avatars never uses. `point_discord_py_at` sets both
@@ -1051,8 +1054,10 @@ class FakeDiscord:
         if interaction is None or interaction.token != request.match_info["token"]:
             raise ApiError(404, 10062, "Unknown interaction")
         late = time.monotonic() - interaction.dispatched_at
-        if late > self.ack_deadline_s:
-            interaction.failure = f"the callback came {late:.2f} s after dispatch (deadline {self.ack_deadline_s} s)"
+        if late > interaction.ack_deadline_s:
+            interaction.failure = (
+                f"the callback came {late:.2f} s after dispatch (deadline {interaction.ack_deadline_s} s)"
+            )
             interaction.answered.set()
             raise ApiError(404, 10062, "Unknown interaction")
         _need(interaction.callback_type is None, ApiError(400, 40060, "Interaction has already been acknowledged."))
