@@ -416,7 +416,7 @@ async def test_without_message_content_only_mentions_and_dms_carry_content(
     ]
 
 
-async def test_with_message_content_enabled_the_bot_reads_everything(channel: FakeChannel, alice: FakeUser) -> None:
+async def test_with_message_content_enabled_the_bot_reads_everything() -> None:
     async with fake_discord(message_content_enabled=True) as fake:
         guild = fake.create_guild()
         channel = fake.create_channel(guild)
