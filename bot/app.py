@@ -197,8 +197,9 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     svc.closers.append(svc.stores.close)
     svc.closers.append(_start_retention(svc))
     svc.bot_username = app.bot.username
-    added = await presets.sync_preset_dir(svc)
-    if added:
+    if added := await presets.sync_builtin_presets(svc):
+        log.info("registered %d built-in preset(s)", added)
+    if added := await presets.sync_preset_dir(svc):
         log.info("registered %d preset(s) from %s", added, svc.settings.presets_dir)
     await set_command_menus(app.bot)
 

@@ -41,7 +41,8 @@ class Settings:
     # "": the SQLite file in data_dir; else a postgresql:// URL (the queue then runs on procrastinate)
     database_url: str = _env("DATABASE_URL", "")
     storage_url: str = _env("STORAGE_URL", "")  # "": the files folder in data_dir; else s3://BUCKET/PREFIX
-    presets_dir: Path | None = _env("PRESETS_DIR", None, parse=Path)
+    presets_dir: Path | None = _env("PRESETS_DIR", None, parse=Path)  # adds to the built-in presets
+    builtin_presets: bool = _env("BUILTIN_PRESETS", True)  # starry, scream, shipwreck and hat (bot/presets/)
     weights: str = _env("WEIGHTS", "imagenet")
     workers: int = _env("WORKERS", 1)
     admins: frozenset[int] = _env("ADMINS", frozenset())

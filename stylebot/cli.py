@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import os
 import sys
+from pathlib import Path
 
 from settings import Settings, SettingsError
 
@@ -42,11 +43,22 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_stylize(args: argparse.Namespace, settings: Settings) -> int:
-    """Stylise one photo locally."""
+    """Stylise one photo locally; a style may be a painting's file or a built-in preset's name (`starry`)."""
     _quiet_tensorflow()
     from engine.cli import run
 
+    args.styles = [_builtin_or_file(style) for style in args.styles]
     return run(args, default_weights=settings.weights)
+
+
+def _builtin_or_file(style: Path) -> Path:
+    """The built-in preset's painting when `style` names one and no such file exists, else `style`."""
+    from bot.presets import BUILTIN_PRESETS, path
+
+    if style.exists():
+        return style
+    named = {preset.name: preset for preset in BUILTIN_PRESETS}
+    return path(named[str(style)]) if str(style) in named else style
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -20,6 +20,8 @@ from ..images import BadImage, download, thumbnail_bytes, validate_image
 from ..keyboards import PRESET_PREFIX, preset_keyboard
 from ..limits import ImageRef, image_ref, image_refusal
 from ..parsing import Command, validate_preset_name
+from ..presets import BUILTIN_PRESETS, CREDITS
+from ..presets import picture as builtin_picture
 from ..requests import Refused, check_quota, find_preset, submit
 from ..services import Services, services
 from .common import answer
@@ -68,7 +70,10 @@ async def on_presets(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 def _label(preset: Preset, t: Translator) -> str:
-    return preset.name if preset.chat_id is None else t.gettext("{name} (this chat)", name=preset.name)
+    if preset.chat_id is not None:
+        return t.gettext("{name} (this chat)", name=preset.name)
+    credit = CREDITS.get(preset.name) if preset.added_by == 0 else None  # a built-in one, not an admin's
+    return f"{preset.name} — {credit}" if credit else preset.name
 
 
 async def _thumb_or_none(svc: Services, preset: Preset) -> bytes | None:
@@ -214,8 +219,20 @@ async def on_preset_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         )
 
 
+async def sync_builtin_presets(svc: Services) -> int:
+    """Register the built-in paintings (bot/presets/) as global presets, unless STYLEBOT_BUILTIN_PRESETS=0."""
+    if not svc.settings.builtin_presets:
+        return 0
+    added = 0
+    for builtin in BUILTIN_PRESETS:
+        data = await asyncio.to_thread(builtin_picture, builtin)
+        added += await _sync_global_preset(svc, builtin.name, data, Path(builtin.file).suffix)
+    return added
+
+
 async def sync_preset_dir(svc: Services) -> int:
-    """Register the pictures in settings.presets_dir as global presets (file stem = name)."""
+    """Register the pictures in settings.presets_dir as global presets (file stem = name), over the built-in
+    ones."""
     directory = svc.settings.presets_dir
     if directory is None:
         return 0
@@ -226,21 +243,26 @@ async def sync_preset_dir(svc: Services) -> int:
         if name is None:
             log.warning("preset file %s skipped: its name can't be a style name", path.name)
             continue
-        existing = await svc.presets.get(name, 0)
-        # A style an admin added with /addpreset wins over a file of the same name.
-        if existing is not None and existing.added_by:
-            continue
         try:
             data = await asyncio.to_thread(path.read_bytes)
             await asyncio.to_thread(validate_image, data)
         except (OSError, BadImage):
             log.warning("preset file %s skipped: not a readable picture", path.name)
             continue
-        if existing is not None and await svc.read_picture(existing.image_key) == data:
-            continue
-        await svc.presets.add(name, data, path.suffix, chat_id=None, added_by=0)
-        added += 1
+        added += await _sync_global_preset(svc, name, data, path.suffix)
     return added
+
+
+async def _sync_global_preset(svc: Services, name: str, data: bytes, suffix: str) -> int:
+    """Save a global preset that comes with the deployment (added_by 0); 1 when it was added or changed."""
+    existing = await svc.presets.get(name, 0)
+    # A style an admin added with /addpreset wins over a file of the same name.
+    if existing is not None and existing.added_by:
+        return 0
+    if existing is not None and await svc.read_picture(existing.image_key) == data:
+        return 0
+    await svc.presets.add(name, data, suffix, chat_id=None, added_by=0)
+    return 1
 
 
 def _list_images(directory: Path) -> list[Path]:

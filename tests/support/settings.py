@@ -22,6 +22,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "shutdown_grace_s": 0.2,
         "job_time_limit_s": 30.0,
         "max_attempts": 3,
+        "builtin_presets": False,  # tests make their own presets; test_bot_presets_builtin.py turns these on
     }
     values.update(overrides)
     return Settings(**values)
