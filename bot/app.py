@@ -31,6 +31,7 @@ from . import metrics
 from .albums import AlbumCollector
 from .delivery import Delivery
 from .handlers import (
+    buttons,
     cancel,
     errors,
     forget,
@@ -156,7 +157,8 @@ def build_application(
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Every command, message, button and inline handler (the allow-list guard runs first)."""
-    app.add_handler(TypeHandler(Update, errors.guard_access), group=-1)
+    app.add_handler(TypeHandler(Update, errors.guard_access), group=-2)
+    app.add_handler(CallbackQueryHandler(buttons.guard_buttons), group=-1)  # every tap: data of the tapped message
     image = filters.PHOTO | filters.Document.ALL
     app.add_handlers(
         [
