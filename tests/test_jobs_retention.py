@@ -90,7 +90,9 @@ async def test_forget_stops_running_jobs_before_deleting_so_no_late_write_surviv
     assert job is not None and job.id == job_id
 
     async def worker() -> None:  # paints until told to stop (or its job is gone), then writes on its way out
-        while await asyncio.to_thread(worker_queue.heartbeat, job_id, "w", iteration=1, total=10):
+        for _ in range(1000):  # a worker beats until told to stop
+            if not await asyncio.to_thread(worker_queue.heartbeat, job_id, "w", iteration=1, total=10):
+                break
             await asyncio.sleep(0.02)
         stores.storage.put(job.result_key, picture(fmt="PNG"))
         stores.storage.put(keys.timelapse_key(1, job_id), b"GIF89a")
