@@ -62,7 +62,9 @@ USER 10001:10001
 VOLUME ["/data"]
 # Prometheus metrics, when STYLEBOT_METRICS_PORT=9108 (off by default).
 EXPOSE 9108
-# The webhook server, when STYLEBOT_WEBHOOK_URL is set (long polling needs no port).
+# The webhook server, when STYLEBOT_WEBHOOK_URL is set (long polling needs no port). Outside a container it
+# listens on 127.0.0.1 (the proxy on the same machine); in one, the proxy comes from another container.
+ENV STYLEBOT_WEBHOOK_LISTEN=0.0.0.0
 EXPOSE 8443
 
 # Healthy while the bot's delivery loop and at least one worker beat (the engine loads within start-period).

@@ -31,6 +31,7 @@ from . import metrics
 from .albums import AlbumCollector
 from .delivery import Delivery
 from .handlers import (
+    buttons,
     cancel,
     errors,
     forget,
@@ -49,7 +50,7 @@ from .i18n import N_, SOURCE, Translator, load_catalogs
 from .keyboards import CANCEL, FORGET_PREFIX, PRESET_PREFIX, REDO_PREFIX, RESULT_PREFIX, SETTINGS_PREFIX
 from .logs import configure_logging, install_token_filter
 from .services import SERVICES_KEY, Services, Tuning, services
-from .webhook import webhook_options
+from .webhook import limit_request_bodies, webhook_options
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +155,16 @@ def build_application(
     return app
 
 
+async def guard(update: Update, context: Any) -> None:
+    """Before any handler: the allow-list, then for a tap that its data is a button of the tapped message (each
+    stops the update with ApplicationHandlerStop)."""
+    await errors.guard_access(update, context)
+    await buttons.guard_buttons(update, context)
+
+
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Every command, message, button and inline handler (the allow-list guard runs first)."""
-    app.add_handler(TypeHandler(Update, errors.guard_access), group=-1)
+    app.add_handler(TypeHandler(Update, guard), group=-1)
     image = filters.PHOTO | filters.Document.ALL
     app.add_handlers(
         [
@@ -263,6 +271,7 @@ async def serve(
             await app.post_init(app)
         assert app.updater is not None
         if webhook is not None:
+            limit_request_bodies()
             await app.updater.start_webhook(**webhook)
         else:
             await app.updater.start_polling(timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES)
@@ -290,6 +299,7 @@ def run_bot(settings: Settings) -> None:
     app = build_application(settings)
     if settings.webhook_url:
         log.info("taking updates through the webhook at %s", settings.webhook_url)
+        limit_request_bodies()
         app.run_webhook(**webhook_options(settings))
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)

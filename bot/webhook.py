@@ -13,6 +13,16 @@ from telegram import Update
 from settings import Settings
 
 SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as a secret_token
+MAX_BODY_BYTES = 1024 * 1024  # an update is a few kilobytes (files are fetched apart): a bigger body is refused
+
+
+def limit_request_bodies(max_bytes: int = MAX_BODY_BYTES) -> None:
+    """Make the webhook server refuse a request body over `max_bytes` before reading it (tornado answers 400 and
+    closes the connection). python-telegram-bot builds the tornado HTTPServer itself, so the limit is set as
+    tornado's default for every HTTPServer of this process (the webhook server is the bot's only one)."""
+    from tornado.httpserver import HTTPServer
+
+    HTTPServer.configure(None, max_body_size=max_bytes)
 
 
 def webhook_options(settings: Settings) -> dict[str, Any]:

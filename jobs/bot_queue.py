@@ -13,9 +13,21 @@ from jobs import keys, sql
 from jobs.database import Database, Transaction
 from jobs.models import EnqueueResult, JobParams, JobState, JobStatus, NewJob, QueueStats
 from jobs.queue import Dispatch
-from jobs.storage import Storage
+from jobs.storage import DeleteFailed, Storage
 
 DAY_S = 24 * 3600.0
+FORGET_STOP_S = 30.0  # how long /forget waits for the user's running jobs to stop before deleting their pictures
+FORGET_POLL_S = 0.2
+DELETE_TRIES = 3  # a failed deletion of pictures is tried this many times (a growing pause between tries)
+
+
+class ForgetIncomplete(Exception):
+    """The user's rows are deleted, but some of their pictures could not be: the retention sweep deletes them (a
+    user's pictures are kept only while a row of theirs exists)."""
+
+    def __init__(self, removed: int, reason: str) -> None:
+        super().__init__(reason)
+        self.removed = removed
 
 
 
@@ -173,14 +185,30 @@ class SqlBotQueue:
     async def count_today(self, user_id: int) -> int:
         return int(await self._db.scalar(sql.COUNT_CREATED_SINCE, {"user": user_id, "since": time.time() - DAY_S}) or 0)
 
-    async def forget_user(self, user_id: int) -> int:
-        """Delete the user's rows (one transaction), then every picture under their storage prefix."""
+    async def forget_user(self, user_id: int, *, stop_within_s: float = FORGET_STOP_S) -> int:
+        """Cancel the user's queued and running jobs and wait (at most stop_within_s) for the running ones to stop,
+        so no worker writes a picture of theirs afterwards; then delete their rows (one transaction) and every
+        picture under their storage prefix (tried DELETE_TRIES times). Returns the number of jobs removed;
+        ForgetIncomplete when pictures are left (see there)."""
+        for row in await self._db.fetchall(sql.USER_ACTIVE_JOBS, {"user": user_id}):
+            await self.cancel(int(row["id"]))
+        for _ in range(max(1, int(stop_within_s / FORGET_POLL_S))):
+            if not await self._db.scalar(sql.USER_RUNNING_JOBS, {"user": user_id}):
+                break
+            await asyncio.sleep(FORGET_POLL_S)
         async with self._db.transaction() as tx:
             counted = int(await tx.scalar(sql.COUNT_USER_JOBS, {"user": user_id}) or 0)
             await tx.execute(sql.CLEAR_PRESET_AUTHOR, {"user": user_id})
             await tx.execute(sql.DELETE_USER, {"user": user_id})
-        await asyncio.to_thread(self._storage.delete_prefix, keys.user_prefix(user_id))
-        return counted
+        for attempt in range(DELETE_TRIES):
+            try:
+                await asyncio.to_thread(self._storage.delete_prefix, keys.user_prefix(user_id))
+                return counted
+            except DeleteFailed as exc:
+                failure = exc
+                if attempt + 1 < DELETE_TRIES:
+                    await asyncio.sleep(0.5 * 2**attempt)
+        raise ForgetIncomplete(counted, str(failure))
 
     async def stats(self) -> QueueStats:
         since = time.time() - DAY_S

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from jobs import sql
 from jobs.database import Database
-from jobs.storage import Storage
+from jobs.storage import Storage, StoredObject
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DAY_S = 24 * 3600.0
 QUOTA_WINDOW_S = 2 * DAY_S  # job_log rows older than this no longer count towards any quota
 PRESET_GRACE_S = 3600.0  # a preset picture nobody names yet may be one being saved right now
+ORPHAN_GRACE_S = 3600.0  # a user's upload may be stored a moment before the row that names its user
 PREFIXES = ("users/", "presets/")
 
 
@@ -53,8 +54,13 @@ async def prune(db: Database, storage: Storage, older_than_s: float, *, now: flo
         await tx.execute(sql.DELETE_ORPHAN_DELIVERIES)
         waiting = await tx.execute(sql.DELETE_OLD_PENDING, {"cutoff": cutoff})
         await tx.execute(sql.DELETE_OLD_JOB_LOG, {"cutoff": now - QUOTA_WINDOW_S})
+        await tx.execute(sql.PRUNE_USER_NAMES)
     in_use = await _keys_in_use(db)
-    pictures = await asyncio.to_thread(_sweep, storage, in_use, cutoff, now)
+    owners = Owners(
+        {str(row["id"]) for row in await db.fetchall(sql.USER_IDS)},
+        {str(row["id"]) for row in await db.fetchall(sql.JOB_IDS)},
+    )
+    pictures = await asyncio.to_thread(_sweep, storage, in_use, owners, cutoff, now)
     report = PruneReport(requests, waiting, pictures)
     log.info("prune older_than_s=%.0f: %s", older_than_s, report)
     return report
@@ -70,13 +76,32 @@ async def _keys_in_use(db: Database) -> set[str]:
     return keys
 
 
-def _sweep(storage: Storage, in_use: set[str], cutoff: float, now: float) -> int:
+@dataclass(frozen=True)
+class Owners:
+    """The user ids (users and waiting photos) and job ids that exist: a user's picture whose user or job is gone
+    (after /forget, or written by a job's worker after it was deleted) goes at the next sweep, whatever its age."""
+
+    users: set[str]
+    jobs: set[str]
+
+    def orphan(self, key: str) -> bool:
+        parts = key.split("/")  # users/<user>/uploads/<file> or users/<user>/jobs/<job>/<file>
+        if parts[0] != "users" or len(parts) < 3:
+            return False
+        return parts[1] not in self.users or (parts[2] == "jobs" and len(parts) > 4 and parts[3] not in self.jobs)
+
+
+def _sweep(storage: Storage, in_use: set[str], owners: Owners, cutoff: float, now: float) -> int:
+    def older(prefix: str, item: StoredObject) -> float:
+        if prefix == "presets/":
+            return min(cutoff, now - PRESET_GRACE_S)
+        return max(cutoff, now - ORPHAN_GRACE_S) if owners.orphan(item.key) else cutoff
+
     doomed = [
         item.key
         for prefix in PREFIXES
         for item in storage.objects(prefix)
-        if item.key not in in_use
-        and item.modified_at < (min(cutoff, now - PRESET_GRACE_S) if prefix == "presets/" else cutoff)
+        if item.key not in in_use and item.modified_at < older(prefix, item)
     ]
     storage.delete(doomed)
     return len(doomed)

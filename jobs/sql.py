@@ -95,6 +95,8 @@ SELECT
 DONE_SECONDS_SINCE = "SELECT seconds FROM jobs WHERE created_at >= :since AND outcome = 'done' ORDER BY seconds"
 
 COUNT_USER_JOBS = "SELECT count(*) FROM jobs WHERE user_id = :user"
+USER_ACTIVE_JOBS = f"SELECT id FROM jobs WHERE user_id = :user AND state IN {ACTIVE}"
+USER_RUNNING_JOBS = "SELECT count(*) FROM jobs WHERE user_id = :user AND state = 'running'"
 DELETE_USER = "DELETE FROM users WHERE id = :user"  # cascades to requests, jobs and settings
 CLEAR_PRESET_AUTHOR = "UPDATE presets SET added_by = NULL WHERE added_by = :user"
 
@@ -287,6 +289,15 @@ DELETE FROM requests WHERE id IN (SELECT request_id FROM jobs WHERE state = 'del
 DELETE_ORPHAN_DELIVERIES = "DELETE FROM deliveries WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = job_id)"
 DELETE_OLD_PENDING = "DELETE FROM pending WHERE created_at < :cutoff"
 DELETE_OLD_JOB_LOG = "DELETE FROM job_log WHERE created_at < :cutoff"
+# A name (a person's, or a group's title for its anonymous admins) is kept only while something of theirs is.
+PRUNE_USER_NAMES = """
+UPDATE users SET name = '' WHERE name <> ''
+AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.user_id = users.id)
+AND NOT EXISTS (SELECT 1 FROM pending p WHERE p.user_id = users.id)
+AND NOT EXISTS (SELECT 1 FROM chosen_styles c WHERE c.user_id = users.id)
+"""
+USER_IDS = "SELECT id FROM users UNION SELECT user_id FROM pending"
+JOB_IDS = "SELECT id FROM jobs"
 JOB_KEYS = "SELECT content_key, style_keys, preview_key, result_key FROM jobs"
 PENDING_KEYS = "SELECT image_key FROM pending"
 PRESET_KEYS = "SELECT image_key FROM presets"

@@ -35,6 +35,10 @@ class StorageUnavailable(RuntimeError):
     """The storage named by STYLEBOT_STORAGE_URL can't be reached or used; the message says why."""
 
 
+class DeleteFailed(OSError):
+    """Some keys could not be deleted (the storage refused or could not be reached); the message says which."""
+
+
 class Storage(Protocol):
     """Bytes by key; writes are atomic (a reader sees the old file or the new one, never half of one)."""
 
@@ -49,11 +53,12 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def delete(self, keys: Iterable[str]) -> None:
-        """Delete these keys (missing ones are fine)."""
+        """Delete these keys (missing ones are fine); DeleteFailed when any could not be deleted."""
         ...
 
     def delete_prefix(self, prefix: str) -> int:
-        """Delete every key under `prefix` (e.g. `users/42/`); returns how many."""
+        """Delete every key under `prefix` (e.g. `users/42/`); returns how many; DeleteFailed when any could not
+        be deleted."""
         ...
 
     def objects(self, prefix: str) -> Iterator[StoredObject]:
@@ -94,15 +99,26 @@ class LocalStorage:
         return self.path(key).is_file()
 
     def delete(self, keys: Iterable[str]) -> None:
+        failed = []
         for key in keys:
-            self.path(key).unlink(missing_ok=True)
+            try:
+                self.path(key).unlink(missing_ok=True)
+            except OSError as exc:
+                failed.append(f"{key} ({exc.strerror or exc})")
+        if failed:
+            raise DeleteFailed(f"{len(failed)} key(s) not deleted: {', '.join(failed[:5])}")
 
     def delete_prefix(self, prefix: str) -> int:
         folder = self.path(prefix.rstrip("/"))
         if not folder.is_dir():
             return 0
         count = sum(1 for p in folder.rglob("*") if p.is_file())
-        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            shutil.rmtree(folder)
+        except FileNotFoundError:
+            pass  # deleted meanwhile
+        except OSError as exc:
+            raise DeleteFailed(f"{prefix} not deleted: {exc}") from exc
         return count
 
     def objects(self, prefix: str) -> Iterator[StoredObject]:
@@ -172,12 +188,17 @@ class S3Storage:
         self._delete_names([self._name(key) for key in keys])
 
     def delete_prefix(self, prefix: str) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         paginator = self.client.get_paginator("list_objects_v2")
-        names = [
-            item["Key"]
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._name(prefix))
-            for item in page.get("Contents", [])
-        ]
+        try:
+            names = [
+                item["Key"]
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=self._name(prefix))
+                for item in page.get("Contents", [])
+            ]
+        except (BotoCoreError, ClientError) as exc:
+            raise DeleteFailed(f"{prefix} not listed, so not deleted: {exc}") from exc
         self._delete_names(names)
         return len(names)
 
@@ -190,9 +211,20 @@ class S3Storage:
                 )
 
     def _delete_names(self, names: list[str]) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        failed: list[str] = []
         for start in range(0, len(names), S3_DELETE_BATCH):
             batch = [{"Key": name} for name in names[start : start + S3_DELETE_BATCH]]
-            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            try:
+                response = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            except (BotoCoreError, ClientError) as exc:
+                failed.extend(f"{item['Key']} ({exc})" for item in batch)
+                continue
+            # DeleteObjects answers 200 even when it deleted none: each key it could not delete is in Errors.
+            failed.extend(f"{e.get('Key')} ({e.get('Code')})" for e in response.get("Errors", []))
+        if failed:
+            raise DeleteFailed(f"{len(failed)} object(s) not deleted: {', '.join(failed[:5])}")
 
 
 def _s3_client() -> Any:

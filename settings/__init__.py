@@ -76,7 +76,7 @@ class Settings:
     privacy_file: Path | None = _env("PRIVACY_FILE", None, parse=Path)
     # Set: Telegram pushes updates to this public URL (https://…, its path is the one served) instead of polling.
     webhook_url: str = _env("WEBHOOK_URL", "")
-    webhook_listen: str = _env("WEBHOOK_LISTEN", "0.0.0.0")  # the webhook server's address and port
+    webhook_listen: str = _env("WEBHOOK_LISTEN", "127.0.0.1")  # the webhook server's address and port
     webhook_port: int = _env("WEBHOOK_PORT", 8443)
     # What Telegram sends in X-Telegram-Bot-Api-Secret-Token; "": a random one made at each start.
     webhook_secret: str = _env("WEBHOOK_SECRET", "")

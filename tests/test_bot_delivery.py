@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from telegram import Bot
 
 from bot.delivery import Delivery
@@ -68,6 +69,35 @@ async def test_crash_between_send_and_mark_does_not_send_twice(
         await restarted.close()
     assert len(api.calls_to("sendPhoto")) == 1
     assert (await stores.jobs.status(job_id)).outcome is not None  # type: ignore[union-attr]
+
+
+async def test_a_failed_record_of_the_delivery_does_not_send_twice(
+    api: FakeBotApi,
+    settings: Settings,
+    stores: BotStores,
+    worker_queue: SqliteWorkerQueue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The result was sent, then writing its record failed (the database unavailable for that write): the retry
+    records it and sends nothing again."""
+    job_id = await finished_job(stores, worker_queue, chat_id=1001)
+
+    async def database_unavailable(*args: object) -> None:
+        raise OperationalError("INSERT INTO deliveries", {}, Exception("database is locked"))
+
+    async with Bot(api.token, base_url=api.api_url, base_file_url=api.file_url) as bot:
+        delivery = Delivery(bot, Services(settings=settings, tuning=Tuning(), stores=stores))
+        with monkeypatch.context() as patch:
+            patch.setattr(stores.chat_state, "record_delivery", database_unavailable)
+            await delivery.tick()  # sent; the record failed: logged, to be tried again
+        assert await stores.chat_state.delivery(job_id) is None
+        assert [job.id for job in await stores.jobs.undelivered()] == [job_id]
+        delivery._results._retry.clear()  # due again now
+        await delivery.tick()
+    assert await stores.jobs.undelivered() == []
+    [sent] = api.calls_to("sendPhoto")
+    record = await stores.chat_state.delivery(job_id)
+    assert record is not None and record.message_id == api.message(sent)["message_id"]
 
 
 async def test_unreachable_chat_is_marked_and_does_not_block(

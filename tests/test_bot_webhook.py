@@ -13,12 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
 from bot.app import build_application, serve, startup_error
-from bot.webhook import webhook_options
+from bot.webhook import MAX_BODY_BYTES, webhook_options
 from settings import Settings
 from tests.support.bot import (
     ALICE,
@@ -125,6 +126,24 @@ async def test_a_request_without_the_right_secret_is_refused_and_reaches_no_hand
             assert reached == [1] and api.webhook_posts[-1].status == 200
 
 
+async def test_a_too_large_body_is_refused_and_the_bot_keeps_working(tmp_path: Path) -> None:
+    """Updates are small: the webhook server refuses a body over MAX_BODY_BYTES before reading it."""
+    async with fake_api() as api:
+        settings = webhook_settings(tmp_path, api, webhook_secret=SECRET)
+        async with running_bot(settings):
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+            body = b'{"update_id": 5, "padding": "' + b"x" * (MAX_BODY_BYTES + 1) + b'"}'
+            async with aiohttp.ClientSession() as client:
+                try:
+                    async with client.post(settings.webhook_url, data=body, headers=headers) as response:
+                        status = response.status
+                except aiohttp.ClientError:  # the server may close the connection while the body is being sent
+                    status = 0
+            assert status in (0, 400, 413)
+            assert await api.post_to_webhook(help_update(6), secret=SECRET) == 200, "the bot still takes updates"
+            await api.wait_for("sendMessage", lambda c: "/presets" in c.text)
+
+
 async def test_polling_again_after_a_webhook_takes_what_waited(tmp_path: Path) -> None:
     """Updates sent while the bot is down wait at Telegram; a restart without the webhook deletes it and polls them."""
     async with fake_api() as api:
@@ -177,7 +196,7 @@ async def test_run_bot_serves_the_webhook_until_sigterm(tmp_path: Path) -> None:
 def test_webhook_options_follow_the_settings() -> None:
     settings = Settings(webhook_url="https://bot.example.com/tg/hook", webhook_port=8443)
     first, second = webhook_options(settings), webhook_options(settings)
-    assert first["listen"] == "0.0.0.0" and first["port"] == 8443
+    assert first["listen"] == "127.0.0.1" and first["port"] == 8443, "behind the TLS proxy on this machine"
     assert first["url_path"] == "tg/hook" and first["webhook_url"] == "https://bot.example.com/tg/hook"
     assert first["secret_token"] != second["secret_token"], "a fresh random secret at each start"
     assert webhook_options(Settings(webhook_url="https://x.example", webhook_secret=SECRET))["secret_token"] == SECRET

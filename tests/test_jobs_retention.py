@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from jobs import keys
@@ -76,3 +77,46 @@ async def test_forget_keeps_the_daily_count(stores: BotStores) -> None:
     await stores.jobs.forget_user(1)
     assert await stores.jobs.history(1) == []
     assert await stores.jobs.count_today(1) == 3
+
+
+async def test_forget_stops_running_jobs_before_deleting_so_no_late_write_survives(
+    stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser
+) -> None:
+    """A worker painting for the user when they /forget: it is cancelled, and what it writes while stopping (its
+    result, its time-lapse) is deleted with the rest, not left behind."""
+    job_id = (await stores.jobs.enqueue(new_job(stores.storage, 1, 1))).job_id
+    queued = (await stores.jobs.enqueue(new_job(stores.storage, 1, 2))).job_id
+    job = await dispenser.take("w")
+    assert job is not None and job.id == job_id
+
+    async def worker() -> None:  # paints until told to stop (or its job is gone), then writes on its way out
+        for _ in range(1000):  # a worker beats until told to stop
+            if not await asyncio.to_thread(worker_queue.heartbeat, job_id, "w", iteration=1, total=10):
+                break
+            await asyncio.sleep(0.02)
+        stores.storage.put(job.result_key, picture(fmt="PNG"))
+        stores.storage.put(keys.timelapse_key(1, job_id), b"GIF89a")
+        worker_queue.mark_cancelled(job_id, "w")
+
+    painting = asyncio.create_task(worker())
+    assert await stores.jobs.forget_user(1) == 2
+    await painting
+    assert stored(stores, "users/1/") == set()
+    assert await stores.jobs.status(job_id) is None and await stores.jobs.status(queued) is None
+
+
+async def test_prune_clears_names_and_deletes_pictures_of_jobs_and_users_that_are_gone(
+    stores: BotStores, worker_queue: WorkerQueueBase, dispenser: Dispenser
+) -> None:
+    kept = await delivered_job(stores, worker_queue, dispenser, 1, 1)
+    await delivered_job(stores, worker_queue, dispenser, 2, 2)
+    stores.storage.put(keys.result_key(1, 999), b"late write of a deleted job")
+    stores.storage.put(keys.result_key(77, 5), b"left by a /forget whose deletion failed")
+    later = time.time() + 2 * 3600  # past the grace for pictures being written right now
+    await prune(stores.database, stores.storage, older_than_s=30 * 24 * 3600, now=later)
+    assert not stores.storage.exists(keys.result_key(1, 999)) and not stores.storage.exists(keys.result_key(77, 5))
+    assert stores.storage.exists(keys.result_key(1, kept)), "a kept job's picture stays"
+    assert await stores.database.scalar("SELECT name FROM users WHERE id = 1") == "user1", "named while kept"
+    await stores.database.execute("DELETE FROM requests WHERE user_id = 2")  # user 2's request is gone
+    await prune(stores.database, stores.storage, older_than_s=30 * 24 * 3600, now=later)
+    assert await stores.database.scalar("SELECT name FROM users WHERE id = 2") == "", "no name kept without a row"

@@ -30,6 +30,7 @@ log = logging.getLogger(__package__)  # one logger for the package: its lines ke
 
 RESULT_SLOTS = 4  # results being sent at once (different chats)
 MAX_PENDING_RESULTS = 64  # deliveries started and not finished; more wait for the next round
+_Sent = tuple[int | None, str | None, str]  # what a delivery record keeps: message id, file id, caption
 RETRY_MAX_S = 300.0  # the longest pause before delivering a job that failed to deliver is tried again
 
 
@@ -41,6 +42,9 @@ class Results(Part):
         self.delivering: dict[int, asyncio.Task[None]] = {}
         self.waiting: set[int] = set()  # started deliveries that have not called Telegram yet
         self._retry: dict[int, tuple[float, int]] = {}  # job -> (not before, failures so far)
+        # Outcomes sent whose record could not be written (e.g. the database was unavailable): a retry records
+        # them without sending again.
+        self._unrecorded: dict[int, _Sent] = {}
         self._chat_turns: dict[int, tuple[asyncio.Lock, list[int]]] = {}
         self._slots = asyncio.Semaphore(RESULT_SLOTS)
 
@@ -129,10 +133,15 @@ class Results(Part):
             await asyncio.sleep(wait)
 
     async def deliver(self, job: JobStatus) -> None:
-        """Send the job's outcome unless it was sent before (a restart between send and mark), then mark it."""
+        """Send the job's outcome unless it was sent before (a restart between send and mark, or a record that
+        could not be written), then record and mark it."""
         chat_state, queue = self._shared.svc.chat_state, self._shared.svc.jobs
         sent = "earlier"  # sent by a previous run of the bot that stopped before marking it
-        if await chat_state.delivery(job.id) is None:
+        unrecorded = self._unrecorded.get(job.id)
+        if unrecorded is not None:  # sent by this process, the record failed: record it now, send nothing
+            await chat_state.record_delivery(job.id, job.chat_id, job.user_id, *unrecorded)
+            del self._unrecorded[job.id]
+        elif await chat_state.delivery(job.id) is None:
             message: Message | None
             try:
                 result = await self._shared.svc.read_picture(job.result_key) if job.state == JobState.DONE else None
@@ -147,9 +156,9 @@ class Results(Part):
                 log.warning("job %s: outcome could not be delivered: %s", job.id, exc)
                 message, file_id, caption = None, None, ""
                 sent = "none"
-            await chat_state.record_delivery(
-                job.id, job.chat_id, job.user_id, message.id if message else None, file_id, caption
-            )
+            self._unrecorded[job.id] = (message.id if message else None, file_id, caption)
+            await chat_state.record_delivery(job.id, job.chat_id, job.user_id, *self._unrecorded[job.id])
+            del self._unrecorded[job.id]
         first = await queue.mark_delivered(job.id)
         self._shared.messages.shown.pop(job.id, None)
         if first:

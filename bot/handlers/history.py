@@ -12,8 +12,9 @@ from ..i18n import translator_of
 from ..identity import requester_of
 from ..keyboards import REDO_PREFIX, redo_keyboard
 from ..services import services
+from .buttons import PICTURE_GONE, refuse
 from .common import answer
-from .results import own_job, redo
+from .results import may_act_on, redo
 
 
 async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -27,7 +28,10 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await answer(msg, t.gettext("You haven't asked me for any pictures yet. Send a photo to start!"))
         return
     lines = [t.gettext("<b>Your recent pictures</b>"), *(history_line(j, t) for j in jobs)]
-    redoable = [j for j in jobs if j.state not in ACTIVE_STATES and j.content_key is not None][:6]
+    # A Redo paints in the chat it is tapped in, so only this chat's pictures get one.
+    redoable = [
+        j for j in jobs if j.state not in ACTIVE_STATES and j.content_key is not None and j.chat_id == msg.chat_id
+    ][:6]
     await answer(msg, "\n".join(lines), reply_markup=redo_keyboard(redoable, t))
 
 
@@ -37,6 +41,15 @@ async def on_redo_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if query is None or query.data is None or not isinstance(query.message, Message):
         return
     svc = services(context)
-    job = await own_job(update, context, query.data.removeprefix(REDO_PREFIX))
-    if job is not None:
+    job_id = query.data.removeprefix(REDO_PREFIX)
+    job = await svc.jobs.status(int(job_id)) if job_id.isdigit() else None
+    if job is None:
+        await query.answer(translator_of(update)(PICTURE_GONE), True)
+        return
+    # A /history message lists its requester's own pictures of this chat: the job must be of this chat, and the
+    # tapper its owner or someone who may act for them here.
+    if job.chat_id != query.message.chat_id:
+        await refuse(update)
+        return
+    if await may_act_on(update, context, job):
         await redo(update, context, svc, job, "same", reply_message_id=job.reply_to_message_id or job.message_id)

@@ -37,6 +37,14 @@ PRIVACY = N_(
 )
 
 
+NAMES = N_(
+    "<b>Names:</b> with your requests I keep your Telegram name (for an anonymous group admin: the group's "
+    "title), to name you under your pictures in groups. It is cleared once none of your requests, waiting "
+    "photos or chosen styles is left, and /forget deletes it with the rest. If some pictures can't be deleted "
+    "right away, /forget says so and they go at the next clean-up."
+)
+
+
 def operator_text(settings: Settings) -> str | None:
     """The text of STYLEBOT_PRIVACY_FILE (None when unset); ValueError in one line when it can't be sent."""
     path = settings.privacy_file
@@ -68,4 +76,5 @@ async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await msg.reply_text(own, parse_mode=None, reply_parameters=reply_to(msg.id))
         return
     days = f"{services(context).settings.retention_days:g}"
-    await answer(msg, translator_of(update)(PRIVACY, days=days))
+    t = translator_of(update)
+    await answer(msg, t(PRIVACY, days=days) + "\n\n" + t(NAMES))

@@ -22,12 +22,12 @@ from ..keyboards import DELETE, FILE, OTHER_STYLE, PRIVATELY, RESULT_PREFIX, TIM
 from ..params import BIGGER, SMALLER, STRONGER, VARIATIONS, WEAKER, varied
 from ..requests import Refused, check_quota, reply_to, submit
 from ..services import Services, services
+from .buttons import PICTURE_GONE, job_on_message
 from .common import answer
 
 log = logging.getLogger(__name__)
 
 ORIGINALS_GONE = N_("The original pictures are gone; please send them again.")
-PICTURE_GONE = N_("I don't have that picture any more.")
 
 
 def _tapped(update: Update) -> tuple[CallbackQuery, Message]:
@@ -70,15 +70,14 @@ async def offer_other_style(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         await answer(result, t.gettext("Pick another style for this photo:"), reply_markup=keyboard)
 
 
-async def send_privately(update: Update, context: ContextTypes.DEFAULT_TYPE, job_id_text: str) -> None:
+async def send_privately(update: Update, context: ContextTypes.DEFAULT_TYPE, job: JobStatus) -> None:
     """The full picture, from the storage, in the tapper's private chat with the bot (anyone in the group may ask:
-    it is a copy of what the group already sees)."""
+    it is a copy of what the group already sees; `job` is the one whose result was tapped)."""
     (query, _), svc, t = _tapped(update), services(context), translator_of(update)
     tapper = update.effective_user
     assert tapper is not None
-    job = await svc.jobs.status(int(job_id_text)) if job_id_text.isdigit() else None
-    data = await svc.read_picture(job.result_key) if job is not None else None
-    if job is None or data is None:
+    data = await svc.read_picture(job.result_key)
+    if data is None:
         await query.answer(t(PICTURE_GONE), True)
         return
     caption = result_caption(replace(job, language=tapper.language_code or ""))
@@ -102,19 +101,19 @@ async def send_privately(update: Update, context: ContextTypes.DEFAULT_TYPE, job
     await query.answer(t.gettext("Sent to our private chat."))
 
 
-async def delete_result(update: Update, context: ContextTypes.DEFAULT_TYPE, job_id_text: str) -> None:
-    """Delete the result message: its requester may, and so may the chat's admins and the bot's admins."""
+async def delete_result(update: Update, context: ContextTypes.DEFAULT_TYPE, job: JobStatus) -> None:
+    """Delete the result message (the tapped one, `job`'s result): its requester may, and so may the chat's admins
+    and the bot's admins."""
     (query, result), svc, t = _tapped(update), services(context), translator_of(update)
     tapper = update.effective_user
     assert tapper is not None
-    job = await svc.jobs.status(int(job_id_text)) if job_id_text.isdigit() else None
     allowed = (
-        (job is not None and job.user_id == tapper.id)
+        job.user_id == tapper.id
         or svc.settings.is_admin(tapper.id)
         or await svc.chat_admins.is_admin(context.bot, result.chat_id, tapper.id)
     )
     if not allowed:
-        if job is not None and job.user_name:
+        if job.user_name:
             refusal = t.gettext("Only {name} or an admin of this group can delete it.", name=job.user_name)
         else:
             refusal = t.gettext("Only the person who asked for it or an admin of this group can delete it.")
@@ -129,22 +128,18 @@ async def delete_result(update: Update, context: ContextTypes.DEFAULT_TYPE, job_
     await query.answer(t.gettext("Deleted."))
 
 
-async def own_job(update: Update, context: ContextTypes.DEFAULT_TYPE, job_id_text: str) -> JobStatus | None:
-    """The job named by a button, if it exists and the tapper may act for its owner (answers the query
+async def may_act_on(update: Update, context: ContextTypes.DEFAULT_TYPE, job: JobStatus) -> bool:
+    """Whether the tapper may act for the job's owner in the chat of the tapped message (answers the query
     otherwise)."""
     query, user, svc, t = update.callback_query, update.effective_user, services(context), translator_of(update)
     assert query is not None and user is not None and isinstance(query.message, Message)
-    job = await svc.jobs.status(int(job_id_text)) if job_id_text.isdigit() else None
-    if job is None:
-        await query.answer(t(PICTURE_GONE), True)
-        return None
     if not await svc.chat_admins.may_act_for(context.bot, query.message.chat_id, user.id, job.user_id):
         if job.user_name:
             await query.answer(t.gettext("Only {name} can do that. Send your own photo!", name=job.user_name), True)
         else:
             await query.answer(t.gettext("Only its owner can do that. Send your own photo!"), True)
-        return None
-    return job
+        return False
+    return True
 
 
 AT_LIMIT: dict[str, Text] = {
@@ -162,14 +157,16 @@ async def on_result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     svc = services(context)
     action, _, job_id = query.data.removeprefix(RESULT_PREFIX).partition(":")
+    job = await job_on_message(update, context, job_id)  # the job whose result the tapped message is, or None
+    if job is None:
+        return
     if action == PRIVATELY:  # anyone may ask for a copy, and a chat's admins may delete: no owner check here
-        await send_privately(update, context, job_id)
+        await send_privately(update, context, job)
         return
     if action == DELETE:
-        await delete_result(update, context, job_id)
+        await delete_result(update, context, job)
         return
-    job = await own_job(update, context, job_id)
-    if job is None:
+    if not await may_act_on(update, context, job):
         return
     if action == FILE:
         await send_file(update, context, job)
