@@ -26,7 +26,7 @@ from settings import Settings
 log = logging.getLogger(__name__)
 
 DAY_S = 24 * 3600.0
-QUOTA_WINDOW_S = 2 * DAY_S  # job_log rows older than this no longer count towards any quota
+QUOTA_WINDOW_S = 2 * DAY_S  # job_log and upload_log rows older than this no longer count towards any quota
 PRESET_GRACE_S = 3600.0  # a preset picture nobody names yet may be one being saved right now
 PREFIXES = ("users/", "presets/")
 
@@ -53,6 +53,7 @@ async def prune(db: Database, storage: Storage, older_than_s: float, *, now: flo
         await tx.execute(sql.DELETE_ORPHAN_DELIVERIES)
         waiting = await tx.execute(sql.DELETE_OLD_PENDING, {"cutoff": cutoff})
         await tx.execute(sql.DELETE_OLD_JOB_LOG, {"cutoff": now - QUOTA_WINDOW_S})
+        await tx.execute(sql.DELETE_OLD_UPLOAD_LOG, {"cutoff": now - QUOTA_WINDOW_S})
     in_use = await _keys_in_use(db)
     pictures = await asyncio.to_thread(_sweep, storage, in_use, cutoff, now)
     report = PruneReport(requests, waiting, pictures)
