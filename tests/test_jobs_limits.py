@@ -68,7 +68,7 @@ def preset_files(stores: BotStores, chat_id: int) -> list[str]:
 async def test_a_burst_of_saves_of_one_preset_leaves_one_picture(stores: BotStores) -> None:
     chat = -777
     saves = [
-        stores.presets.add("mine", picture((n * 40, 10, 10), fmt="PNG"), ".png", chat_id=chat, added_by=1, max_per_chat=2)
+        stores.presets.add("mine", picture((n, 9, 9), fmt="PNG"), ".png", chat_id=chat, added_by=1, max_per_chat=2)
         for n in range(5)
     ]
     await asyncio.gather(*saves)
