@@ -151,17 +151,21 @@ def _decode(data: IO[bytes], draft_side: int | None, min_side: int, reduce: bool
     return Picture(upright_rgb(image), size, picture_format)
 
 
-# Modes Image.reduce averages; others (a palette, 16-bit greys, 1-bit) are thinned by nearest neighbour instead.
-REDUCIBLE = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "I", "F"})
+# Modes Image.reduce averages in place. With alpha, Pillow first makes a premultiplied copy of the whole picture (as
+# large again), and a palette or 16-bit grey can't be averaged: those are thinned by nearest neighbour instead, to
+# twice the side asked for, and the caller's own thumbnailing smooths them from there.
+AVERAGED = frozenset({"L", "RGB", "RGBX", "CMYK", "I", "F"})
 
 
 def _reduced(image: Image.Image, side: int) -> Image.Image:
-    """The loaded image scaled down by the largest whole factor that keeps both sides at least `side` long."""
-    factor = min(image.size) // max(1, side)
+    """The loaded image scaled down by the largest whole factor that keeps both sides at least `side` long (twice
+    that for the modes thinned by nearest neighbour), without a second full-size copy."""
+    target = side if image.mode in AVERAGED else 2 * side
+    factor = min(image.size) // max(1, target)
     if factor < 2:
         return image
     try:
-        if image.mode in REDUCIBLE:
+        if image.mode in AVERAGED:
             return image.reduce(factor)
         return image.resize((image.width // factor, image.height // factor), Image.Resampling.NEAREST)
     except Exception as exc:
