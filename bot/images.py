@@ -1,27 +1,35 @@
 """Downloading pictures from Telegram: the size limit kept while reading, checked by `imaging` (the one decoder the
-engine uses too), saved to the storage."""
+engine uses too) once per picture, through a gate that bounds how many are decoded at once."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import os
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
+from PIL import Image
 from telegram import Bot, File
 from telegram.error import NetworkError, TimedOut
 
 from imaging import MAX_PIXELS, BadPicture, decode
-from jobs.storage import Storage
 
 from . import limits
 from .i18n import N_, Text
 from .limits import ImageRef
 
 MIN_SIDE = 16
-THUMB_SIDE = 320
-CHECK_SIDE = 1024  # a JPEG is checked decoded at a reduced scale, down to this: the whole file is still read
+THUMB_SIDE = 320  # a picture is checked decoded at (at least) this scale: the whole file is still read
+# Pictures the bot decodes at once. A picture of MAX_PIXELS (64 MP) takes up to 4 bytes a pixel (256 MB) while it is
+# decoded, before it is scaled down to THUMB_SIDE; two at once keep the bot under 1 GB (bench/decode_memory.py)
+# while a big picture does not hold up everyone else's (a small one decodes in milliseconds).
+DECODE_SLOTS = 2
+THUMB_CACHE = 512  # thumbnails kept per bot (~20 KB each): a waiting photo's, for its status message later
 DOWNLOAD_TIMEOUT = httpx.Timeout(20.0, connect=10.0, pool=10.0)
 DOWNLOAD_CHUNK = 64 * 1024
 
@@ -66,25 +74,88 @@ def refusal_text(exc: BadPicture) -> Text:
     return DAMAGED
 
 
-def validate_image(data: bytes) -> tuple[int, int]:
-    """The picture's upright (width, height); raises BadImage when it can't be fully decoded (or is refused: a
-    format other than imaging.FORMATS, too many pixels, a side under MIN_SIDE)."""
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class DecodeGate:
+    """Every picture the bot decodes goes through this: at most `slots` at once (the rest wait their turn), each in a
+    thread. `decodes` counts them and `peak` is the most that ran at once (what the tests and /stats can read)."""
+
+    def __init__(self, slots: int = DECODE_SLOTS) -> None:
+        self.slots = slots
+        self._semaphore = asyncio.Semaphore(slots)
+        self.running = 0
+        self.peak = 0
+        self.decodes = 0
+
+    async def run(self, decode_call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        async with self._semaphore:
+            self.running += 1
+            self.decodes += 1
+            self.peak = max(self.peak, self.running)
+            try:
+                return await asyncio.to_thread(decode_call, *args, **kwargs)
+            finally:
+                self.running -= 1
+
+
+class Thumbnails:
+    """The thumbnails made when pictures were checked, by storage key (the newest THUMB_CACHE), so a picture is
+    decoded once: its status message later reuses the thumbnail."""
+
+    def __init__(self, size: int = THUMB_CACHE) -> None:
+        self.size = size
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, key: str) -> bytes | None:
+        thumb = self._items.get(key)
+        if thumb is not None:
+            self._items.move_to_end(key)
+        return thumb
+
+    def put(self, key: str, thumb: bytes) -> None:
+        self._items[key] = thumb
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A downloaded picture that decodes: its bytes, upright (width, height) and a small JPEG of it."""
+
+    data: bytes
+    size: tuple[int, int]
+    thumbnail: bytes
+
+
+def check_image(data: bytes) -> Checked:
+    """Decode the picture once, at a reduced scale (imaging's `reduce`: its pixels are read in full, then scaled
+    down before anything else): its size and thumbnail; raises BadImage when it can't be fully decoded (or is
+    refused: a format other than imaging.FORMATS, too many pixels, a side under MIN_SIDE)."""
     try:
-        return decode(data, draft_side=CHECK_SIDE, min_side=MIN_SIDE).size
+        picture = decode(data, draft_side=THUMB_SIDE, min_side=MIN_SIDE, reduce=True)
     except BadPicture as exc:
         raise BadImage(refusal_text(exc)) from exc
+    return Checked(data, picture.size, _jpeg_thumbnail(picture.image, THUMB_SIDE))
 
 
-async def download(bot: Bot, ref: ImageRef, *, max_bytes: int | None = None) -> bytes:
-    """The picture's bytes from Telegram, validated. Reading stops at `max_bytes` (limits.MAX_DOWNLOAD_BYTES) even
-    when Telegram does not say how large the file is (a local Bot API server may not)."""
+def validate_image(data: bytes) -> tuple[int, int]:
+    """The picture's upright (width, height); raises BadImage as check_image does."""
+    return check_image(data).size
+
+
+async def download(bot: Bot, ref: ImageRef, gate: DecodeGate, *, max_bytes: int | None = None) -> Checked:
+    """The picture from Telegram, checked (decoded once, through `gate`). Reading stops at `max_bytes`
+    (limits.MAX_DOWNLOAD_BYTES) even when Telegram does not say how large the file is (a local Bot API server may
+    not)."""
     limit = limits.MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes
     tg_file = await bot.get_file(ref.file_id)
     if tg_file.file_size is not None and tg_file.file_size > limit:
         raise BadImage(TOO_BIG)
     data = await read_file(tg_file, limit)
-    await asyncio.to_thread(validate_image, data)
-    return data
+    return await gate.run(check_image, data)
 
 
 async def read_file(tg_file: File, limit: int) -> bytes:
@@ -139,18 +210,12 @@ def _encoded_url(url: str) -> str:
     return urlunsplit(parts._replace(path=quote(parts.path)))
 
 
-async def fetch_image(bot: Bot, ref: ImageRef, storage: Storage, key: str) -> str:
-    """Download the picture into the storage under `key` (once: a stored one is reused) after validating it."""
-    if await asyncio.to_thread(storage.exists, key):
-        return key
-    data = await download(bot, ref)
-    await asyncio.to_thread(storage.put, key, data)
-    return key
-
-
 def thumbnail_bytes(data: bytes, side: int = THUMB_SIDE) -> bytes:
     """A small JPEG of the picture (for status messages and preset lists); BadPicture when it can't be decoded."""
-    image = decode(data, draft_side=side).image
+    return _jpeg_thumbnail(decode(data, draft_side=side, reduce=True).image, side)
+
+
+def _jpeg_thumbnail(image: Image.Image, side: int) -> bytes:
     image.thumbnail((side, side))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)

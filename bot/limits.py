@@ -8,12 +8,14 @@ from telegram import Message
 
 from imaging import SUFFIX_BY_MIME_TYPE
 from jobs.interface import BotQueue
+from jobs.models import JobLimits, LimitReached
 from settings import Settings
 
 from .i18n import N_, NP_, Text
 
 # Bots may download files of at most 20 MB through the Bot API.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+MB = 1024 * 1024
 # A document is taken as a picture when Telegram reports one of imaging's MIME types.
 IMAGE_MIME_TYPES = frozenset(SUFFIX_BY_MIME_TYPE)
 
@@ -75,33 +77,69 @@ def is_allowed(settings: Settings, user_id: int | None, chat_id: int | None) -> 
 ACCESS_REFUSAL = N_("Sorry, this bot is private. Ask its owner to add you.")
 
 
-async def quota_refusal(settings: Settings, queue: BotQueue, user_id: int) -> Text | None:
-    """Why the user may not start another job now (the queue is full, or their queued-jobs or daily limit), or
-    None. Checked before anything is downloaded."""
-    waiting = await queue.count_waiting()
-    if waiting >= settings.max_queue:
+def job_limits(settings: Settings, user_id: int) -> JobLimits:
+    """The limits a new job of this user is counted against where it is inserted (admins: only the queue cap)."""
+    if settings.is_admin(user_id):
+        return JobLimits(settings.max_queue)
+    return JobLimits(settings.max_queue, settings.max_queued_per_user, settings.max_jobs_per_day)
+
+
+def upload_cap(settings: Settings, user_id: int) -> int | None:
+    """The bytes of pictures the user may have stored a day (None: admins, unlimited)."""
+    return None if settings.is_admin(user_id) else settings.max_upload_bytes_per_day
+
+
+def limit_refusal(reached: LimitReached) -> Text:
+    """What the user reads when a limit holds, whether the early check or the insert found it."""
+    if reached.kind == "waiting":
         return NP_(
             "I'm very busy right now: {n} picture is waiting. Please try again in a few minutes.",
             "I'm very busy right now: {n} pictures are waiting. Please try again in a few minutes.",
-            waiting,
+            reached.count,
         )
-    if settings.is_admin(user_id):
-        return None
-    active = await queue.count_active(user_id)
-    if active >= settings.max_queued_per_user:
+    if reached.kind == "active":
         return NP_(
             "You already have {n} picture in the queue (the limit is {limit}). "
             "Please wait for it to finish, or /cancel it.",
             "You already have {n} pictures in the queue (the limit is {limit}). "
             "Please wait for one to finish, or /cancel one.",
-            active,
-            limit=settings.max_queued_per_user,
+            reached.count,
+            limit=reached.limit,
         )
-    today = await queue.count_today(user_id)
-    if today >= settings.max_jobs_per_day:
+    if reached.kind == "daily":
         return NP_(
             "You have reached today's limit of {n} picture. Please come back tomorrow.",
             "You have reached today's limit of {n} pictures. Please come back tomorrow.",
-            settings.max_jobs_per_day,
+            reached.limit,
         )
+    if reached.kind == "presets":
+        return NP_(
+            "This chat already has {n} style, the most it can keep. Delete it first with /deletestyle <name>.",
+            "This chat already has {n} styles, the most it can keep. Delete one first with /deletestyle <name>.",
+            reached.limit,
+        )
+    # TRANSLATORS: used and limit are in megabytes.
+    return N_(
+        "You have sent {used} MB of pictures today; I can keep at most {limit} MB a day for each person. "
+        "Please come back tomorrow.",
+        used=max(1, round(reached.count / MB)),
+        limit=round(reached.limit / MB),
+    )
+
+
+async def quota_refusal(settings: Settings, queue: BotQueue, user_id: int) -> Text | None:
+    """Why the user may not start another job now (the queue is full, or their queued-jobs or daily limit), or
+    None. The fast check before anything is downloaded; the insert (`BotQueue.enqueue`) is the authority."""
+    limits = job_limits(settings, user_id)
+    waiting = await queue.count_waiting()
+    if waiting >= limits.max_waiting:
+        return limit_refusal(LimitReached("waiting", waiting, limits.max_waiting))
+    if limits.max_active is not None:
+        active = await queue.count_active(user_id)
+        if active >= limits.max_active:
+            return limit_refusal(LimitReached("active", active, limits.max_active))
+    if limits.max_per_day is not None:
+        today = await queue.count_today(user_id)
+        if today >= limits.max_per_day:
+            return limit_refusal(LimitReached("daily", today, limits.max_per_day))
     return None

@@ -11,14 +11,14 @@ from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 
 from jobs import keys
-from jobs.models import JobParams, NewJob, Preset
+from jobs.models import JobParams, LimitReached, NewJob, Preset
 
 from .captions import queued_text
 from .i18n import N_, OneOf, Text, Translator
 from .identity import Requester
-from .images import BadImage, fetch_image, thumbnail_bytes
+from .images import BadImage, download, thumbnail_bytes
 from .keyboards import cancel_keyboard, preset_keyboard
-from .limits import ImageRef, image_refusal, quota_refusal
+from .limits import ImageRef, image_refusal, job_limits, limit_refusal, quota_refusal, upload_cap
 from .params import job_params
 from .parsing import preset_key
 from .services import Services
@@ -56,16 +56,44 @@ async def check_quota(svc: Services, user_id: int) -> None:
 
 async def fetch(bot: Bot, svc: Services, user_id: int, ref: ImageRef) -> str:
     """Download (or reuse) a picture for a painting into the storage; its key. Refused for files that can't be
-    used, and before any download when the user may not start a painting now (quotas, a full queue)."""
+    used, and before any download when the user may not start a painting now (quotas, a full queue) or has had
+    their day's bytes of pictures stored (STYLEBOT_MAX_UPLOAD_BYTES_PER_DAY: checked again, atomically, before the
+    picture is stored). The picture is decoded once, here; its thumbnail is kept for the status message."""
     refusal = image_refusal(ref)
     if refusal:
         raise Refused(refusal)
     await check_quota(svc, user_id)
     key = keys.upload_key(user_id, ref.file_unique_id, ref.suffix)
+    if await asyncio.to_thread(svc.storage.exists, key):
+        return key
+    cap = upload_cap(svc.settings, user_id)
+    if cap is not None:
+        used = await svc.chat_state.uploaded_today(user_id)
+        if used + (ref.file_size or 0) > cap:
+            raise Refused(limit_refusal(LimitReached("uploads", used, cap)))
     try:
-        return await fetch_image(bot, ref, svc.storage, key)
+        checked = await download(bot, ref, svc.decodes)
+        await svc.chat_state.record_upload(user_id, len(checked.data), max_bytes=cap)
     except BadImage as exc:
         raise Refused(exc.text) from exc
+    except LimitReached as exc:
+        raise Refused(limit_refusal(exc)) from exc
+    await asyncio.to_thread(svc.storage.put, key, checked.data)
+    svc.thumbnails.put(key, checked.thumbnail)
+    return key
+
+
+async def thumbnail(svc: Services, key: str) -> bytes:
+    """The stored picture's thumbnail: the one made when it was fetched, else decoded now (through the gate)."""
+    thumb = svc.thumbnails.get(key)
+    if thumb is not None:
+        return thumb
+    picture = await svc.read_picture(key)
+    if picture is None:
+        raise Refused(N_("I no longer have that photo; please send it again."))
+    thumb = await svc.decodes.run(thumbnail_bytes, picture)
+    svc.thumbnails.put(key, thumb)
+    return thumb
 
 
 async def find_preset(svc: Services, name: str, chat_id: int, *, owner_id: int | None = None) -> Preset:
@@ -131,20 +159,25 @@ async def submit(
         chat_type=chat_type,
         reply_to_message_id=reply_message_id,
     )
-    picture = await svc.read_picture(content)
-    if picture is None:
-        raise Refused(N_("I no longer have that photo; please send it again."))
-    thumb = await asyncio.to_thread(thumbnail_bytes, picture)
+    thumb = await thumbnail(svc, content)
+    limits = job_limits(svc.settings, user.id)
     if request_message_id is None:
         status = await _send_status(
             bot, chat_id, thumb, queued_text(None, style_name, user.language), user.language, reply_message_id
         )
         job = replace(job, message_id=status.id)
-        result = await svc.jobs.enqueue(job)
+        try:
+            result = await svc.jobs.enqueue(job, limits)
+        except LimitReached as exc:  # requests sent at once got past the early check: this one is turned away
+            await status.delete()
+            raise Refused(limit_refusal(exc)) from exc
         await svc.jobs.set_status_message(result.job_id, status.id)
         _posted(svc, result.job_id, status.caption or "")
         return result.job_id
-    result = await svc.jobs.enqueue(job)
+    try:
+        result = await svc.jobs.enqueue(job, limits)
+    except LimitReached as exc:
+        raise Refused(limit_refusal(exc)) from exc
     if not result.created:
         existing = await svc.jobs.status(result.job_id)
         if existing is not None and existing.status_message_id is not None:

@@ -17,6 +17,7 @@ from settings import Settings
 
 from .albums import AlbumCollector
 from .identity import ChatAdmins
+from .images import DecodeGate, Thumbnails
 
 SERVICES_KEY = "stylebot.services"
 REFUSAL_EVERY_S = 3600.0  # someone who is not on the allow-list is told so once an hour
@@ -63,6 +64,8 @@ class Services:
     closers: list[Any] = field(default_factory=list)  # async callables run in post_shutdown, last first
     chat_admins: ChatAdmins = field(default_factory=ChatAdmins)
     refusals: Throttle = field(default_factory=lambda: Throttle(REFUSAL_EVERY_S))
+    decodes: DecodeGate = field(default_factory=DecodeGate)  # every picture the handlers decode goes through it
+    thumbnails: Thumbnails = field(default_factory=Thumbnails)
     _locks: dict[tuple[int, int], asyncio.Lock] = field(default_factory=dict)
 
     def _opened(self) -> BotStores:

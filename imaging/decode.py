@@ -93,17 +93,21 @@ class Picture:
     format: str  # the format Pillow read (one of FORMATS, or MPO: a JPEG with extra pictures after the first)
 
 
-def decode(source: Source, *, draft_side: int | None = None, min_side: int = 1) -> Picture:
+def decode(source: Source, *, draft_side: int | None = None, min_side: int = 1, reduce: bool = False) -> Picture:
     """Decode picture bytes or a picture file; raises BadPicture (and nothing else) when it can't be used.
 
     `draft_side`: the caller needs at most this many pixels a side, so a JPEG may be decoded at a reduced scale
     (both sides stay at least this long; the whole file is still read, so a truncated one is still refused).
     `min_side`: pictures with a shorter side are refused as too_small.
+    `reduce` (with `draft_side`): any format is then scaled down by a whole factor (both sides staying at least
+    `draft_side`) right after its pixels are read, before it is turned upright and into RGB, so a huge PNG costs
+    its decoded pixels once and not the several full-size copies the conversion makes (for checking a picture and
+    making a thumbnail; the engine wants its pixels exact and leaves this off).
     """
     if isinstance(source, bytes | bytearray | memoryview):
         if not source:
             raise BadPicture("empty", "the file is empty")
-        return _decode(io.BytesIO(source), draft_side, min_side)
+        return _decode(io.BytesIO(source), draft_side, min_side, reduce)
     path = os.fspath(source)
     try:
         handle = open(path, "rb")  # closed below, once the pixels are read
@@ -112,10 +116,10 @@ def decode(source: Source, *, draft_side: int | None = None, min_side: int = 1) 
     with handle:
         if os.fstat(handle.fileno()).st_size == 0:
             raise BadPicture("empty", "the file is empty")
-        return _decode(handle, draft_side, min_side)
+        return _decode(handle, draft_side, min_side, reduce)
 
 
-def _decode(data: IO[bytes], draft_side: int | None, min_side: int) -> Picture:
+def _decode(data: IO[bytes], draft_side: int | None, min_side: int, reduce: bool = False) -> Picture:
     try:
         image = Image.open(data, formats=FORMATS)
     except UnidentifiedImageError as exc:
@@ -140,7 +144,32 @@ def _decode(data: IO[bytes], draft_side: int | None, min_side: int) -> Picture:
     except Exception as exc:  # truncated data, a corrupt stream: any decoder error
         raise BadPicture("damaged", f"the picture data is incomplete or damaged ({type(exc).__name__})") from exc
     size = _upright_size(image, (width, height))
-    return Picture(upright_rgb(image), size, image.format or "")
+    picture_format = image.format or ""
+    if reduce and draft_side:
+        orientation = _orientation(image)  # read before reducing: a TIFF's tags stay with the opened file
+        return Picture(_upright_rgb(_reduced(image, draft_side), orientation), size, picture_format)
+    return Picture(upright_rgb(image), size, picture_format)
+
+
+# Modes Image.reduce averages in place. With alpha, Pillow first makes a premultiplied copy of the whole picture (as
+# large again), and a palette or 16-bit grey can't be averaged: those are thinned by nearest neighbour instead, to
+# twice the side asked for, and the caller's own thumbnailing smooths them from there.
+AVERAGED = frozenset({"L", "RGB", "RGBX", "CMYK", "I", "F"})
+
+
+def _reduced(image: Image.Image, side: int) -> Image.Image:
+    """The loaded image scaled down by the largest whole factor that keeps both sides at least `side` long (twice
+    that for the modes thinned by nearest neighbour), without a second full-size copy."""
+    target = side if image.mode in AVERAGED else 2 * side
+    factor = min(image.size) // max(1, target)
+    if factor < 2:
+        return image
+    try:
+        if image.mode in AVERAGED:
+            return image.reduce(factor)
+        return image.resize((image.width // factor, image.height // factor), Image.Resampling.NEAREST)
+    except Exception as exc:
+        raise BadPicture("unsupported", f"pictures in {image.mode} mode can't be used ({type(exc).__name__})") from exc
 
 
 def upright_rgb(image: Image.Image) -> Image.Image:
@@ -153,8 +182,12 @@ def upright_rgb(image: Image.Image) -> Image.Image:
         image.load()
     except Exception as exc:
         raise BadPicture("damaged", f"the picture data is incomplete or damaged ({type(exc).__name__})") from exc
+    return _upright_rgb(image, _orientation(image))
+
+
+def _upright_rgb(image: Image.Image, orientation: int) -> Image.Image:
     try:
-        method = UPRIGHT.get(_orientation(image))
+        method = UPRIGHT.get(orientation)
         upright = image.transpose(method) if method is not None else image
         return to_rgb(upright)
     except Exception as exc:

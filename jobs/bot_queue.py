@@ -11,7 +11,7 @@ from sqlalchemy import RowMapping
 
 from jobs import keys, sql
 from jobs.database import Database, Transaction
-from jobs.models import EnqueueResult, JobParams, JobState, JobStatus, NewJob, QueueStats
+from jobs.models import EnqueueResult, JobLimits, JobParams, JobState, JobStatus, LimitReached, NewJob, QueueStats
 from jobs.queue import Dispatch
 from jobs.storage import DeleteFailed, Storage
 
@@ -28,7 +28,22 @@ class ForgetIncomplete(Exception):
     def __init__(self, removed: int, reason: str) -> None:
         super().__init__(reason)
         self.removed = removed
+ENQUEUE_LOCK = "stylebot:enqueue"  # one lock for every enqueue: the global queue cap counts all users' jobs
 
+
+async def _check_limits(tx: Transaction, limits: JobLimits, user_id: int, now: float) -> None:
+    """Raise LimitReached when one more job would break a limit (read under the transaction's lock)."""
+    waiting = int(await tx.scalar(sql.COUNT_WAITING) or 0)
+    if waiting >= limits.max_waiting:
+        raise LimitReached("waiting", waiting, limits.max_waiting)
+    if limits.max_active is not None:
+        active = int(await tx.scalar(sql.COUNT_ACTIVE, {"user": user_id}) or 0)
+        if active >= limits.max_active:
+            raise LimitReached("active", active, limits.max_active)
+    if limits.max_per_day is not None:
+        today = int(await tx.scalar(sql.COUNT_CREATED_SINCE, {"user": user_id, "since": now - DAY_S}) or 0)
+        if today >= limits.max_per_day:
+            raise LimitReached("daily", today, limits.max_per_day)
 
 
 def row_to_status(row: RowMapping, position: int = 0) -> JobStatus:
@@ -79,10 +94,14 @@ class SqlBotQueue:
         self._storage = storage
         self._dispatch = dispatch
 
-    async def enqueue(self, job: NewJob) -> EnqueueResult:
-        """Record the request and queue its job, once per (chat_id, message_id)."""
+    async def enqueue(self, job: NewJob, limits: JobLimits | None = None) -> EnqueueResult:
+        """Record the request and queue its job, once per (chat_id, message_id). With `limits`, a new job is counted
+        against them under a lock in the same transaction (LimitReached, and nothing recorded, when one is
+        reached), so requests sent at once never add up to more than the limits."""
         now = time.time()
         async with self._db.transaction() as tx:
+            if limits is not None:
+                await tx.lock(ENQUEUE_LOCK)
             await tx.execute(sql.UPSERT_CHAT, {"chat": job.chat_id, "type": job.chat_type, "now": now})
             await tx.execute(sql.UPSERT_USER, {"user": job.user_id, "name": job.user_name, "now": now})
             request = await tx.fetchone(
@@ -102,6 +121,8 @@ class SqlBotQueue:
                 job_id, created, turn = int(existing["id"]), False, int(existing["turn"])
                 queued = existing["state"] == JobState.QUEUED
             else:
+                if limits is not None:
+                    await _check_limits(tx, limits, job.user_id, now)
                 turn = int(await tx.scalar(sql.NEXT_TURN, {"user": job.user_id}) or 0)
                 job_id, created, queued = await self._insert_job(tx, request["id"], job, turn, now), True, True
                 await tx.execute(sql.LOG_JOB, {"user": job.user_id, "now": now})

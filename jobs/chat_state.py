@@ -8,8 +8,9 @@ import time
 from sqlalchemy import RowMapping
 
 from jobs import sql
+from jobs.bot_queue import DAY_S
 from jobs.database import Database
-from jobs.models import DeliveryRecord, PendingPhoto
+from jobs.models import DeliveryRecord, LimitReached, PendingPhoto
 from jobs.storage import Storage
 
 
@@ -36,10 +37,40 @@ class SqlChatStateStore:
         )
 
     async def set_pending(self, chat_id: int, user_id: int, image_key: str, message_id: int) -> None:
-        await self._db.execute(
-            sql.SET_PENDING,
-            {"chat": chat_id, "user": user_id, "image_key": image_key, "message": message_id, "now": time.time()},
-        )
+        """Make this the user's waiting photo in the chat. The one it replaces is deleted at once, unless a job, a
+        waiting photo or a preset still names it (a photo sent again and again doesn't pile up until retention)."""
+        async with self._db.transaction() as tx:
+            replaced: str | None = await tx.scalar(sql.PENDING_KEY, {"chat": chat_id, "user": user_id})
+            await tx.execute(
+                sql.SET_PENDING,
+                {"chat": chat_id, "user": user_id, "image_key": image_key, "message": message_id, "now": time.time()},
+            )
+            unused = (
+                replaced is not None
+                and replaced != image_key
+                and not await tx.scalar(
+                    sql.UPLOAD_KEY_IN_USE, {"user": user_id, "key": replaced, "pattern": f'%"{replaced}"%'}
+                )
+            )
+        if unused and replaced is not None:
+            await asyncio.to_thread(self._storage.delete, [replaced])
+
+    async def uploaded_today(self, user_id: int) -> int:
+        """Bytes of pictures stored for the user in the last 24 hours (kept through /forget)."""
+        return int(await self._db.scalar(sql.UPLOADED_SINCE, {"user": user_id, "since": time.time() - DAY_S}) or 0)
+
+    async def record_upload(self, user_id: int, size: int, *, max_bytes: int | None = None) -> None:
+        """Count a picture of `size` bytes about to be stored for the user. With `max_bytes`, the last day's bytes
+        are summed under a lock in the same transaction: LimitReached (nothing recorded) when this one would go
+        past it, so uploads sent at once can't add up to more."""
+        now = time.time()
+        async with self._db.transaction() as tx:
+            if max_bytes is not None:
+                await tx.lock(f"stylebot:uploads:{user_id}")
+                used = int(await tx.scalar(sql.UPLOADED_SINCE, {"user": user_id, "since": now - DAY_S}) or 0)
+                if used + size > max_bytes:
+                    raise LimitReached("uploads", used, max_bytes)
+            await tx.execute(sql.LOG_UPLOAD, {"user": user_id, "bytes": size, "now": now})
 
     async def mark_pending_used(self, chat_id: int, user_id: int) -> None:
         await self._db.execute(sql.MARK_PENDING_USED, {"chat": chat_id, "user": user_id})
@@ -89,7 +120,7 @@ class SqlChatStateStore:
 
     async def forget_user(self, user_id: int) -> None:
         """Delete the user's pending photos, chosen styles and delivery records (their pictures go with their
-        storage prefix)."""
+        storage prefix; upload_log stays, like job_log, so the daily cap on stored bytes holds)."""
         async with self._db.transaction() as tx:
             await tx.execute(sql.DELETE_USER_PENDING, {"user": user_id})
             await tx.execute(sql.DELETE_USER_CHOSEN_STYLES, {"user": user_id})

@@ -31,6 +31,7 @@ SQLITE_PRAGMAS = (
 )
 WRITE = "stylebot_write"  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
 AUTOCOMMIT = "AUTOCOMMIT"
+ADVISORY_XACT_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"
 
 Params = Mapping[str, Any]
 
@@ -170,6 +171,13 @@ class Transaction:
     async def scalar(self, sql: str, params: Params | None = None) -> Any:
         result = await self.conn.execute(statement(sql), dict(params or {}))
         return result.scalar()
+
+    async def lock(self, name: str) -> None:
+        """Hold a lock named `name` until this transaction ends, so the counts read after it stay true until the
+        insert commits. Postgres: a transaction-level advisory lock; SQLite: BEGIN IMMEDIATE already holds the one
+        write lock, so writers are serialised anyway."""
+        if self.conn.dialect.name == POSTGRES:
+            await self.conn.execute(statement(ADVISORY_XACT_LOCK), {"name": name})
 
     async def driver_connection(self) -> Any:
         """The driver's own connection (psycopg's, on Postgres), for libraries that join this transaction."""

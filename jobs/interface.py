@@ -12,6 +12,7 @@ from jobs.models import (
     DeliveryRecord,
     EnqueueResult,
     ErrorCode,
+    JobLimits,
     JobOutcome,
     JobState,
     JobStatus,
@@ -26,8 +27,9 @@ from jobs.models import (
 class BotQueue(Protocol):
     """What the bot may do with jobs (all async; never blocks the event loop)."""
 
-    async def enqueue(self, job: NewJob) -> EnqueueResult:
-        """Record a request and queue its job; the same (chat_id, message_id) never makes a second job."""
+    async def enqueue(self, job: NewJob, limits: JobLimits | None = None) -> EnqueueResult:
+        """Record a request and queue its job; the same (chat_id, message_id) never makes a second job. With
+        `limits`, a new job that would break one raises LimitReached (checked atomically with the insert)."""
         ...
 
     async def status(self, job_id: int) -> JobStatus | None:
@@ -149,8 +151,18 @@ class PresetStore(Protocol):
         """The chat's preset of that name, else the global one (names are case-insensitive)."""
         ...
 
-    async def add(self, name: str, data: bytes, suffix: str, *, chat_id: int | None, added_by: int | None) -> Preset:
-        """Store the picture and save (or replace) a preset; chat_id None makes it global."""
+    async def add(
+        self,
+        name: str,
+        data: bytes,
+        suffix: str,
+        *,
+        chat_id: int | None,
+        added_by: int | None,
+        max_per_chat: int | None = None,
+    ) -> Preset:
+        """Store the picture and save (or replace) a preset; chat_id None makes it global. A new name past the
+        chat's `max_per_chat` raises LimitReached (counted atomically with the insert)."""
         ...
 
     async def count(self, chat_id: int) -> int:
@@ -186,6 +198,14 @@ class ChatStateStore(Protocol):
     async def set_pending(self, chat_id: int, user_id: int, image_key: str, message_id: int) -> None: ...
 
     async def mark_pending_used(self, chat_id: int, user_id: int) -> None: ...
+
+    async def uploaded_today(self, user_id: int) -> int:
+        """Bytes of pictures stored for the user in the last 24 hours (kept through /forget)."""
+        ...
+
+    async def record_upload(self, user_id: int, size: int, *, max_bytes: int | None = None) -> None:
+        """Count a picture about to be stored; LimitReached when the last day's bytes would pass `max_bytes`."""
+        ...
 
     async def clear_pending(self, chat_id: int, user_id: int) -> bool: ...
 

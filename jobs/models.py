@@ -87,6 +87,29 @@ class NewJob:
 
 
 @dataclass(frozen=True)
+class JobLimits:
+    """What `BotQueue.enqueue` checks in the transaction that inserts the job (so requests sent at once can't add up
+    to more): waiting jobs of all users, and the user's queued-or-running and daily jobs (None: not limited)."""
+
+    max_waiting: int
+    max_active: int | None = None
+    max_per_day: int | None = None
+
+
+class LimitReached(Exception):
+    """A limit held where the row would be inserted: `kind` names it, `count` is what there is, `limit` the most.
+
+    kinds: "waiting" (the global queue cap), "active" and "daily" (a user's jobs), "presets" (a chat's styles),
+    "uploads" (a user's stored bytes a day)."""
+
+    def __init__(self, kind: str, count: int, limit: int) -> None:
+        super().__init__(f"{kind} limit reached: {count} of {limit}")
+        self.kind = kind
+        self.count = count
+        self.limit = limit
+
+
+@dataclass(frozen=True)
 class EnqueueResult:
     job_id: int
     created: bool  # False when (chat_id, message_id) was already recorded

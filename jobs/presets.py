@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping
 
 from jobs import keys, sql
 from jobs.database import Database
-from jobs.models import Preset
+from jobs.models import LimitReached, Preset
 from jobs.storage import Storage
 
 
@@ -34,28 +34,53 @@ class SqlPresetStore:
         row = await self._db.fetchone(sql.FIND_PRESET, {"key": name.strip().lower(), "chat": chat_id})
         return _preset(row) if row else None
 
-    async def add(self, name: str, data: bytes, suffix: str, *, chat_id: int | None, added_by: int | None) -> Preset:
-        """Store the picture and save (or replace) the preset; chat_id None makes it global."""
+    async def add(
+        self,
+        name: str,
+        data: bytes,
+        suffix: str,
+        *,
+        chat_id: int | None,
+        added_by: int | None,
+        max_per_chat: int | None = None,
+    ) -> Preset:
+        """Store the picture and save (or replace) the preset; chat_id None makes it global.
+
+        The chat's presets are counted (LimitReached past `max_per_chat`, for a new name) and the one replaced is
+        read under a lock in the transaction that saves it, so saves sent at once never exceed the limit and each
+        replaced picture is deleted once the replacing transaction has committed (unless a waiting job still
+        names it). A save that is refused or fails leaves no picture behind."""
         name = name.strip()
         key = name.lower()
         if not key:
             raise ValueError("a preset needs a name")
         image_key = keys.preset_key(chat_id, key, suffix.lower())
         await asyncio.to_thread(self._storage.put, image_key, data)
-        replaced = await self.get(key, chat_id if chat_id is not None else 0)
-        await self._db.execute(
-            sql.UPSERT_PRESET,
-            {
-                "name": name,
-                "key": key,
-                "chat": chat_id,
-                "image_key": image_key,
-                "added_by": added_by,
-                "now": time.time(),
-            },
-        )
-        if replaced is not None and replaced.chat_id == chat_id:
-            await self._drop_pictures([replaced.image_key])
+        try:
+            async with self._db.transaction() as tx:
+                await tx.lock(f"stylebot:presets:{chat_id if chat_id is not None else 'global'}")
+                scope = {"scope": chat_id if chat_id is not None else 0, "key": key}
+                replaced: str | None = await tx.scalar(sql.PRESET_IMAGE_KEY, scope)
+                if replaced is None and chat_id is not None and max_per_chat is not None:
+                    count = int(await tx.scalar(sql.COUNT_CHAT_PRESETS, {"chat": chat_id}) or 0)
+                    if count >= max_per_chat:
+                        raise LimitReached("presets", count, max_per_chat)
+                await tx.execute(
+                    sql.UPSERT_PRESET,
+                    {
+                        "name": name,
+                        "key": key,
+                        "chat": chat_id,
+                        "image_key": image_key,
+                        "added_by": added_by,
+                        "now": time.time(),
+                    },
+                )
+        except BaseException:
+            await asyncio.shield(asyncio.to_thread(self._storage.delete, [image_key]))
+            raise
+        if replaced is not None and replaced != image_key:
+            await self._drop_pictures([replaced])
         return Preset(name=name, image_key=image_key, chat_id=chat_id, added_by=added_by)
 
     async def count(self, chat_id: int) -> int:

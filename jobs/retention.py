@@ -26,7 +26,7 @@ from settings import Settings
 log = logging.getLogger(__name__)
 
 DAY_S = 24 * 3600.0
-QUOTA_WINDOW_S = 2 * DAY_S  # job_log rows older than this no longer count towards any quota
+QUOTA_WINDOW_S = 2 * DAY_S  # job_log and upload_log rows older than this no longer count towards any quota
 PRESET_GRACE_S = 3600.0  # a preset picture nobody names yet may be one being saved right now
 ORPHAN_GRACE_S = 3600.0  # a user's upload may be stored a moment before the row that names its user
 PREFIXES = ("users/", "presets/")
@@ -55,6 +55,7 @@ async def prune(db: Database, storage: Storage, older_than_s: float, *, now: flo
         waiting = await tx.execute(sql.DELETE_OLD_PENDING, {"cutoff": cutoff})
         await tx.execute(sql.DELETE_OLD_JOB_LOG, {"cutoff": now - QUOTA_WINDOW_S})
         await tx.execute(sql.PRUNE_USER_NAMES)
+        await tx.execute(sql.DELETE_OLD_UPLOAD_LOG, {"cutoff": now - QUOTA_WINDOW_S})
     in_use = await _keys_in_use(db)
     owners = Owners(
         {str(row["id"]) for row in await db.fetchall(sql.USER_IDS)},

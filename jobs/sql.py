@@ -256,6 +256,19 @@ ON CONFLICT (chat_id, user_id) DO UPDATE SET
     image_key = excluded.image_key, message_id = excluded.message_id, used = FALSE, created_at = excluded.created_at
 """
 
+PENDING_KEY = "SELECT image_key FROM pending WHERE chat_id = :chat AND user_id = :user"
+# Whether anything still names one of the user's uploads: a job of theirs (any state: a finished one may be painted
+# again), a waiting photo (in any chat), a preset.
+UPLOAD_KEY_IN_USE = """
+SELECT (SELECT count(*) FROM jobs WHERE user_id = :user AND (content_key = :key OR style_keys LIKE :pattern))
+     + (SELECT count(*) FROM pending WHERE image_key = :key)
+     + (SELECT count(*) FROM presets WHERE image_key = :key)
+"""
+
+# The bytes of pictures stored for a user since then, from upload_log (which /forget keeps), for the daily cap.
+UPLOADED_SINCE = "SELECT coalesce(sum(bytes), 0) FROM upload_log WHERE user_id = :user AND created_at >= :since"
+LOG_UPLOAD = "INSERT INTO upload_log (user_id, bytes, created_at) VALUES (:user, :bytes, :now)"
+
 MARK_PENDING_USED = "UPDATE pending SET used = TRUE WHERE chat_id = :chat AND user_id = :user"
 CLEAR_PENDING = "DELETE FROM pending WHERE chat_id = :chat AND user_id = :user"
 DELETE_USER_PENDING = "DELETE FROM pending WHERE user_id = :user"
@@ -298,12 +311,15 @@ AND NOT EXISTS (SELECT 1 FROM chosen_styles c WHERE c.user_id = users.id)
 """
 USER_IDS = "SELECT id FROM users UNION SELECT user_id FROM pending"
 JOB_IDS = "SELECT id FROM jobs"
+DELETE_OLD_UPLOAD_LOG = "DELETE FROM upload_log WHERE created_at < :cutoff"
 JOB_KEYS = "SELECT content_key, style_keys, preview_key, result_key FROM jobs"
 PENDING_KEYS = "SELECT image_key FROM pending"
 PRESET_KEYS = "SELECT image_key FROM presets"
 
 # --- presets: counting and deleting ---
 
+# The preset a save replaces: exactly this scope's (0: the global ones), not a global one a chat preset would hide.
+PRESET_IMAGE_KEY = "SELECT image_key FROM presets WHERE coalesce(chat_id, 0) = :scope AND name_key = :key"
 COUNT_CHAT_PRESETS = "SELECT count(*) FROM presets WHERE chat_id = :chat"
 DELETE_PRESET = "DELETE FROM presets WHERE chat_id = :chat AND name_key = :key RETURNING image_key"
 DELETE_CHAT_PRESETS = "DELETE FROM presets WHERE chat_id = :chat RETURNING image_key"

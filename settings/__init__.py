@@ -55,6 +55,8 @@ class Settings:
     max_jobs_per_day: int = _env("MAX_JOBS_PER_DAY", 50)
     max_queue: int = _env("MAX_QUEUE", 1000)  # waiting jobs of all users; beyond it new requests are turned away
     max_presets_per_chat: int = _env("MAX_PRESETS_PER_CHAT", 30)
+    # Bytes of pictures one user may have the bot store in 24 hours (admins: no limit); /forget does not reset it.
+    max_upload_bytes_per_day: int = _env("MAX_UPLOAD_BYTES_PER_DAY", 200 * 1024 * 1024)
     job_time_limit_s: float = _env("JOB_TIME_LIMIT", 600.0)
     max_attempts: int = _env("MAX_ATTEMPTS", 3)
     lease_s: float = _env("LEASE_SECONDS", 15.0)  # a worker silent this long has died: its job runs again

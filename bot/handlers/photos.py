@@ -226,6 +226,7 @@ async def _paint_each(bot: Bot, svc: Services, user: Requester, parts: list[Albu
     for ref, msg, _ in parts:
         try:
             content = await fetch(bot, svc, user.id, ref)  # checks the user's limits first
+            await _submit(bot, svc, msg, user, content, (preset.image_key,), preset.name)  # and counts them
         except Refused as exc:
             t = translator(user.language)
             left_out = len(parts) - painted
@@ -239,5 +240,4 @@ async def _paint_each(bot: Bot, svc: Services, user: Requester, parts: list[Albu
             )
             await answer(first_msg, escape(note, quote=False))
             return
-        await _submit(bot, svc, msg, user, content, (preset.image_key,), preset.name)
         painted += 1

@@ -12,13 +12,13 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from imaging import SUFFIXES
-from jobs.models import Preset
+from jobs.models import LimitReached, Preset
 
-from ..i18n import N_, NP_, Translator, translator, translator_of
+from ..i18n import N_, Translator, translator, translator_of
 from ..identity import Requester, person, requester_of
 from ..images import BadImage, download, thumbnail_bytes, validate_image
 from ..keyboards import PRESET_PREFIX, preset_keyboard
-from ..limits import ImageRef, image_ref, image_refusal
+from ..limits import ImageRef, image_ref, image_refusal, limit_refusal
 from ..parsing import Command, validate_preset_name
 from ..presets import BUILTIN_PRESETS, CREDITS
 from ..presets import picture as builtin_picture
@@ -79,7 +79,7 @@ def _label(preset: Preset, t: Translator) -> str:
 async def _thumb_or_none(svc: Services, preset: Preset) -> bytes | None:
     data = await svc.read_picture(preset.image_key)
     try:
-        return await asyncio.to_thread(thumbnail_bytes, data) if data is not None else None
+        return await svc.decodes.run(thumbnail_bytes, data) if data is not None else None
     except Exception:  # a broken preset picture must not break /presets for everyone
         log.warning("preset image %s can't be read", preset.image_key)
         return None
@@ -118,10 +118,14 @@ async def save_preset(bot: Bot, svc: Services, msg: Message, user: Requester, re
     if refusal:
         raise Refused(refusal)
     try:
-        data = await download(bot, ref)
+        checked = await download(bot, ref, svc.decodes)
+        # The chat's limit is counted where the preset is inserted: saves sent at once can't add up to more.
+        limit = svc.settings.max_presets_per_chat
+        await svc.presets.add(name, checked.data, ref.suffix, chat_id=chat_id, added_by=user.id, max_per_chat=limit)
     except BadImage as exc:
         raise Refused(exc.text) from exc
-    await svc.presets.add(name, data, ref.suffix, chat_id=chat_id, added_by=user.id)
+    except LimitReached as exc:
+        raise Refused(limit_refusal(exc)) from exc
     t, shown = translator(user.language), escape(name, quote=False)
     if is_global:
         saved = t.gettext("Saved the style “{name}” for everyone. Try it: /style {name}", name=shown)
@@ -138,14 +142,10 @@ async def _check_chat_preset_change(bot: Bot, svc: Services, msg: Message, user:
     replacing = existing is not None and existing.chat_id == msg.chat_id
     if replacing and not await _may_manage_styles(bot, svc, msg, user):
         raise Refused(N_("Only this group's admins can change its style “{name}”. Pick another name.", name=name))
-    if not replacing and await svc.presets.count(msg.chat_id) >= svc.settings.max_presets_per_chat:
-        raise Refused(
-            NP_(
-                "This chat already has {n} style, the most it can keep. Delete it first with /deletestyle <name>.",
-                "This chat already has {n} styles, the most it can keep. Delete one first with /deletestyle <name>.",
-                svc.settings.max_presets_per_chat,
-            )
-        )
+    if not replacing:  # the fast check before downloading; the insert is the authority
+        count, limit = await svc.presets.count(msg.chat_id), svc.settings.max_presets_per_chat
+        if count >= limit:
+            raise Refused(limit_refusal(LimitReached("presets", count, limit)))
 
 
 async def _may_manage_styles(bot: Bot, svc: Services, msg: Message, user: Requester) -> bool:
@@ -205,18 +205,21 @@ async def on_preset_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         # Each prompt makes one job: it is recorded under the prompt's message, so a double tap is harmless.
         await query.edit_message_reply_markup(None)
         await svc.chat_state.mark_pending_used(prompt.chat_id, user.id)
-        await submit(
-            context.bot,
-            svc,
-            chat_id=prompt.chat_id,
-            chat_type=prompt.chat.type,
-            user=user,
-            content=pending.image_key,
-            styles=(preset.image_key,),
-            style_name=preset.name,
-            reply_message_id=pending.message_id,
-            request_message_id=prompt.id,
-        )
+        try:
+            await submit(
+                context.bot,
+                svc,
+                chat_id=prompt.chat_id,
+                chat_type=prompt.chat.type,
+                user=user,
+                content=pending.image_key,
+                styles=(preset.image_key,),
+                style_name=preset.name,
+                reply_message_id=pending.message_id,
+                request_message_id=prompt.id,
+            )
+        except Refused as exc:  # a limit reached by requests sent at once (the insert is the authority)
+            await answer(prompt, escape(exc.say(t), quote=False))
 
 
 async def sync_builtin_presets(svc: Services) -> int:
@@ -245,7 +248,7 @@ async def sync_preset_dir(svc: Services) -> int:
             continue
         try:
             data = await asyncio.to_thread(path.read_bytes)
-            await asyncio.to_thread(validate_image, data)
+            await svc.decodes.run(validate_image, data)
         except (OSError, BadImage):
             log.warning("preset file %s skipped: not a readable picture", path.name)
             continue

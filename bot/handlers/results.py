@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from html import escape
 
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatAction, ParseMode
@@ -225,19 +226,22 @@ async def redo(
             await query.answer(exc.say(t)[:200], True)
             return
         await query.answer(t.gettext("On it!"))
-        await submit(
-            context.bot,
-            svc,
-            chat_id=query.message.chat_id,
-            chat_type=query.message.chat.type,
-            user=user,
-            content=job.content_key,
-            styles=job.style_keys,
-            style_name=job.style_name,
-            reply_message_id=reply_message_id,
-            request_message_id=None,
-            params=params,
-        )
+        try:
+            await submit(
+                context.bot,
+                svc,
+                chat_id=query.message.chat_id,
+                chat_type=query.message.chat.type,
+                user=user,
+                content=job.content_key,
+                styles=job.style_keys,
+                style_name=job.style_name,
+                reply_message_id=reply_message_id,
+                request_message_id=None,
+                params=params,
+            )
+        except Refused as exc:  # a limit reached by requests sent at once (the insert is the authority)
+            await answer(query.message, escape(exc.say(t), quote=False))
 
 
 async def _all_stored(svc: Services, keys: list[str]) -> bool:
