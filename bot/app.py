@@ -50,6 +50,7 @@ from .i18n import N_, SOURCE, Translator, load_catalogs
 from .keyboards import CANCEL, FORGET_PREFIX, PRESET_PREFIX, REDO_PREFIX, RESULT_PREFIX, SETTINGS_PREFIX
 from .logs import configure_logging, install_token_filter
 from .services import SERVICES_KEY, Services, Tuning, services
+from .sketches import Sketches
 from .webhook import limit_request_bodies, webhook_options
 
 log = logging.getLogger(__name__)
@@ -215,6 +216,9 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await photos.on_album(app, key, items)
 
     svc.albums = AlbumCollector(svc.tuning.album_wait_s, album_done)
+    if svc.settings.sketch:
+        svc.sketches = Sketches(svc.decodes)
+        svc.closers.append(svc.sketches.close)
     delivery = Delivery(app.bot, svc)
     svc.on_status_posted = delivery.note_status
     app.bot_data["stylebot.delivery"] = delivery

@@ -24,12 +24,14 @@ from .i18n import N_, Text
 from .limits import ImageRef
 
 MIN_SIDE = 16
-THUMB_SIDE = 320  # a picture is checked decoded at (at least) this scale: the whole file is still read
+THUMB_SIDE = 320  # the status message's picture
+SKETCH_SIDE = 512  # a picture is checked decoded at (at least) this scale, the sketch's: the whole file is still read
 # Pictures the bot decodes at once. A picture of MAX_PIXELS (64 MP) takes up to 4 bytes a pixel (256 MB) while it is
 # decoded, before it is scaled down to THUMB_SIDE; two at once keep the bot under 1 GB (bench/decode_memory.py)
 # while a big picture does not hold up everyone else's (a small one decodes in milliseconds).
 DECODE_SLOTS = 2
 THUMB_CACHE = 512  # thumbnails kept per bot (~20 KB each): a waiting photo's, for its status message later
+SKETCH_INPUT_CACHE = 256  # the sketch's inputs kept per bot (~60 KB each): a waiting photo's, and the presets
 DOWNLOAD_TIMEOUT = httpx.Timeout(20.0, connect=10.0, pool=10.0)
 DOWNLOAD_CHUNK = 64 * 1024
 
@@ -100,9 +102,9 @@ class DecodeGate:
                 self.running -= 1
 
 
-class Thumbnails:
-    """The thumbnails made when pictures were checked, by storage key (the newest THUMB_CACHE), so a picture is
-    decoded once: its status message later reuses the thumbnail."""
+class JpegCache:
+    """Small JPEGs made when pictures were checked, by storage key (the newest `size`), so a picture is decoded
+    once: its status message (the thumbnail) and its sketch (a copy at SKETCH_SIDE) reuse them."""
 
     def __init__(self, size: int = THUMB_CACHE) -> None:
         self.size = size
@@ -123,11 +125,13 @@ class Thumbnails:
 
 @dataclass(frozen=True)
 class Checked:
-    """A downloaded picture that decodes: its bytes, upright (width, height) and a small JPEG of it."""
+    """A downloaded picture that decodes: its bytes, upright (width, height), a thumbnail and a copy at most
+    SKETCH_SIDE a side (both JPEG)."""
 
     data: bytes
     size: tuple[int, int]
     thumbnail: bytes
+    sketch_input: bytes
 
 
 def check_image(data: bytes) -> Checked:
@@ -135,10 +139,11 @@ def check_image(data: bytes) -> Checked:
     down before anything else): its size and thumbnail; raises BadImage when it can't be fully decoded (or is
     refused: a format other than imaging.FORMATS, too many pixels, a side under MIN_SIDE)."""
     try:
-        picture = decode(data, draft_side=THUMB_SIDE, min_side=MIN_SIDE, reduce=True)
+        picture = decode(data, draft_side=SKETCH_SIDE, min_side=MIN_SIDE, reduce=True)
     except BadPicture as exc:
         raise BadImage(refusal_text(exc)) from exc
-    return Checked(data, picture.size, _jpeg_thumbnail(picture.image, THUMB_SIDE))
+    sketch_input = _jpeg_thumbnail(picture.image, SKETCH_SIDE)
+    return Checked(data, picture.size, _jpeg_thumbnail(picture.image, THUMB_SIDE), sketch_input)
 
 
 def validate_image(data: bytes) -> tuple[int, int]:
@@ -213,6 +218,11 @@ def _encoded_url(url: str) -> str:
 def thumbnail_bytes(data: bytes, side: int = THUMB_SIDE) -> bytes:
     """A small JPEG of the picture (for status messages and preset lists); BadPicture when it can't be decoded."""
     return _jpeg_thumbnail(decode(data, draft_side=side, reduce=True).image, side)
+
+
+def sketch_input_bytes(data: bytes) -> bytes:
+    """A JPEG of the picture at most SKETCH_SIDE a side (for a picture not checked by this process)."""
+    return _jpeg_thumbnail(decode(data, draft_side=SKETCH_SIDE, reduce=True).image, SKETCH_SIDE)
 
 
 def _jpeg_thumbnail(image: Image.Image, side: int) -> bytes:

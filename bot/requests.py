@@ -12,11 +12,12 @@ from telegram.constants import ParseMode
 
 from jobs import keys
 from jobs.models import JobParams, LimitReached, NewJob, Preset
+from jobs.storage import MissingFile
 
 from .captions import queued_text
-from .i18n import N_, OneOf, Text, Translator
+from .i18n import N_, OneOf, Text, Translator, translator
 from .identity import Requester
-from .images import BadImage, download, thumbnail_bytes
+from .images import BadImage, download, sketch_input_bytes, thumbnail_bytes
 from .keyboards import cancel_keyboard, preset_keyboard
 from .limits import ImageRef, image_refusal, job_limits, limit_refusal, quota_refusal, upload_cap
 from .params import job_params
@@ -80,7 +81,37 @@ async def fetch(bot: Bot, svc: Services, user_id: int, ref: ImageRef) -> str:
         raise Refused(limit_refusal(exc)) from exc
     await asyncio.to_thread(svc.storage.put, key, checked.data)
     svc.thumbnails.put(key, checked.thumbnail)
+    svc.sketch_inputs.put(key, checked.sketch_input)
     return key
+
+
+async def sketch_input(svc: Services, key: str) -> bytes:
+    """The stored picture at most SKETCH_SIDE a side: the copy made when it was fetched, else decoded now."""
+    cached = svc.sketch_inputs.get(key)
+    if cached is not None:
+        return cached
+    picture = await svc.read_picture(key)
+    if picture is None:
+        raise MissingFile(key)
+    made = await svc.decodes.run(sketch_input_bytes, picture)
+    svc.sketch_inputs.put(key, made)
+    return made
+
+
+async def sketch_first(bot: Bot, svc: Services, job: NewJob, reply_message_id: int) -> None:
+    """The instant sketch of the job's photo in its (first) style (STYLEBOT_SKETCH): sent to the chat before the
+    job is queued, unless it takes longer than its head start (bot.sketches.HEAD_START_S)."""
+    if svc.sketches is None:
+        return
+
+    async def load() -> tuple[bytes, bytes]:
+        return await sketch_input(svc, job.content_key), await sketch_input(svc, job.style_keys[0])
+
+    async def send(jpeg: bytes) -> None:
+        caption = translator(job.language).gettext("✏️ A quick sketch while I paint your picture.")
+        await bot.send_photo(job.chat_id, photo=jpeg, caption=caption, reply_parameters=reply_to(reply_message_id))
+
+    await svc.sketches.start(load, send, request=f"{job.chat_id}:{reply_message_id}")
 
 
 async def thumbnail(svc: Services, key: str) -> bytes:
@@ -166,6 +197,7 @@ async def submit(
             bot, chat_id, thumb, queued_text(None, style_name, user.language), user.language, reply_message_id
         )
         job = replace(job, message_id=status.id)
+        await sketch_first(bot, svc, job, reply_message_id)
         try:
             result = await svc.jobs.enqueue(job, limits)
         except LimitReached as exc:  # requests sent at once got past the early check: this one is turned away
@@ -174,6 +206,8 @@ async def submit(
         await svc.jobs.set_status_message(result.job_id, status.id)
         _posted(svc, result.job_id, status.caption or "")
         return result.job_id
+    if not await svc.jobs.recorded(chat_id, request_message_id):  # a re-delivered update gets no second sketch
+        await sketch_first(bot, svc, job, reply_message_id)
     try:
         result = await svc.jobs.enqueue(job, limits)
     except LimitReached as exc:

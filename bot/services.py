@@ -17,7 +17,8 @@ from settings import Settings
 
 from .albums import AlbumCollector
 from .identity import ChatAdmins
-from .images import DecodeGate, Thumbnails
+from .images import SKETCH_INPUT_CACHE, DecodeGate, JpegCache
+from .sketches import Sketches
 
 SERVICES_KEY = "stylebot.services"
 REFUSAL_EVERY_S = 3600.0  # someone who is not on the allow-list is told so once an hour
@@ -65,7 +66,9 @@ class Services:
     chat_admins: ChatAdmins = field(default_factory=ChatAdmins)
     refusals: Throttle = field(default_factory=lambda: Throttle(REFUSAL_EVERY_S))
     decodes: DecodeGate = field(default_factory=DecodeGate)  # every picture the handlers decode goes through it
-    thumbnails: Thumbnails = field(default_factory=Thumbnails)
+    thumbnails: JpegCache = field(default_factory=JpegCache)
+    sketch_inputs: JpegCache = field(default_factory=lambda: JpegCache(SKETCH_INPUT_CACHE))
+    sketches: Sketches | None = None  # the instant sketch (STYLEBOT_SKETCH), started in post_init
     _locks: dict[tuple[int, int], asyncio.Lock] = field(default_factory=dict)
 
     def _opened(self) -> BotStores:

@@ -150,6 +150,10 @@ class SqlBotQueue:
             await tx.execute(sql.SET_QUEUE_JOB_ID, {"id": job_id, "queue_job_id": queue_job_id})
         return job_id
 
+    async def recorded(self, chat_id: int, message_id: int) -> bool:
+        """Whether a request was already recorded under this message (Telegram may deliver an update twice)."""
+        return await self._db.fetchone(sql.JOB_FOR_REQUEST, {"chat": chat_id, "message": message_id}) is not None
+
     async def status(self, job_id: int) -> JobStatus | None:
         """The job with its queue position (two indexed reads)."""
         row = await self._db.fetchone(sql.JOB_BY_ID, {"id": job_id})

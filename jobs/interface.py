@@ -32,6 +32,10 @@ class BotQueue(Protocol):
         `limits`, a new job that would break one raises LimitReached (checked atomically with the insert)."""
         ...
 
+    async def recorded(self, chat_id: int, message_id: int) -> bool:
+        """Whether a request was already recorded under this message."""
+        ...
+
     async def status(self, job_id: int) -> JobStatus | None:
         """The job's state, progress and queue position (cheap: safe to call every few seconds)."""
         ...

@@ -23,6 +23,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "job_time_limit_s": 30.0,
         "max_attempts": 3,
         "builtin_presets": False,  # tests make their own presets; test_bot_presets_builtin.py turns these on
+        "sketch": False,  # an extra picture in every chat; test_bot_sketches.py turns it on
     }
     values.update(overrides)
     return Settings(**values)

@@ -1,0 +1,46 @@
+"""The instant sketch: sent as soon as a request is accepted, whether or not a painter is free."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.support.bot import ALICE, bot_settings, fake_api, is_result, private, running_bot, workers
+from tests.support.pictures import picture
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def is_sketch(call: Any) -> bool:
+    return call.method == "sendPhoto" and call.status == 200 and "quick sketch" in (call.caption or "")
+
+
+async def test_the_sketch_comes_first_even_with_no_painter_running(tmp_path: Path) -> None:
+    async with fake_api() as api:
+        settings = bot_settings(tmp_path, api, sketch=True)
+        async with running_bot(settings):  # no worker: the painting waits, the sketch does not
+            chat = private(ALICE)
+            request = api.user_photo(chat, ALICE, picture((10, 200, 10), (96, 64)), caption="/style mosaic")
+            [sketch] = await api.wait_for("sendPhoto", is_sketch, within_s=30)
+            assert sketch.params["reply_parameters"]["message_id"] == request["message_id"]
+            image = Image.open(io.BytesIO(sketch.files["photo"]))
+            assert image.size == (96, 64)  # the photo's shape, never enlarged
+            assert not [c for c in api.calls if is_result(c)]
+        with workers(settings, seconds=0.1):
+            async with running_bot(settings):
+                await api.wait_for("sendPhoto", is_result, within_s=30)
+        assert len([c for c in api.calls if is_sketch(c)]) == 1
+
+
+async def test_no_sketch_when_it_is_turned_off(tmp_path: Path) -> None:
+    async with fake_api() as api:
+        settings = bot_settings(tmp_path, api, sketch=False)
+        with workers(settings, seconds=0.1):
+            async with running_bot(settings):
+                api.user_photo(private(ALICE), ALICE, picture((10, 200, 10)), caption="/style mosaic")
+                await api.wait_for("sendPhoto", is_result, within_s=30)
+        assert not [c for c in api.calls if is_sketch(c)]
