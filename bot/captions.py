@@ -138,8 +138,15 @@ NO_PAINTER = N_("⚠️ No painter is running right now: your request is saved a
 def status_text(job: JobStatus, *, painters_online: bool = True, now: float | None = None) -> str:
     """The status message for a queued or running job (saying so when no worker is alive to take it)."""
     t = translator(job.language)
+    wait_s = (job.not_before or 0.0) - (time.time() if now is None else now)
+    if job.state == JobState.QUEUED and job.error_code == ErrorCode.STORAGE_UNAVAILABLE:
+        if wait_s < 60:
+            return t.gettext("⏳ I can't reach my picture storage right now. I'll try again soon; nothing is lost.")
+        return t.gettext(
+            "⏳ I can't reach my picture storage right now. I'll try again in about {time}; nothing is lost.",
+            time=format_duration(wait_s, t),
+        )
     if job.state == JobState.QUEUED and job.error_code == ErrorCode.STORAGE_FULL:
-        wait_s = (job.not_before or 0.0) - (time.time() if now is None else now)
         if wait_s < 60:
             return t.gettext(
                 "⏳ Your picture is painted, but I couldn't save it (my storage is full). "

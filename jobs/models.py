@@ -30,7 +30,9 @@ class ErrorCode(StrEnum):
     TIME_LIMIT = "time_limit"
     WORKER_LOST = "worker_lost"
     INTERNAL = "internal"
-    STORAGE_FULL = "storage_full"  # not a failure: the job waits and runs again (see `WorkerQueueBase.delay`)
+    # Not failures: the job waits and runs again (see `WorkerQueueBase.delay`).
+    STORAGE_FULL = "storage_full"  # its result could not be stored
+    STORAGE_UNAVAILABLE = "storage_unavailable"  # its pictures could not be read
 
 
 # Quality scales the iterations a job runs (the one place these factors are defined).

@@ -164,7 +164,7 @@ WHERE id = :id AND worker_id = :worker AND state = 'running'
 RETURNING state
 """
 
-# The result could not be stored (e.g. the disk is full): the job waits in its place until not_before and runs
+# The storage failed the job (a full disk, an unreachable store): it waits in its place until not_before and runs
 # again; the interrupted attempt does not count, its code tells the user why it is late.
 DELAY = """
 UPDATE jobs SET

@@ -34,7 +34,7 @@ def _env(name: str, default: Any, **extra: Any) -> Any:
 class Settings:
     """Everything the bot, the workers and the CLI read from the environment."""
 
-    token: str = _env("TOKEN", "")
+    token: str = _env("TOKEN", "", secret=True)
     api_url: str = _env("API_URL", TELEGRAM_API_URL)
     file_url: str = _env("FILE_URL", TELEGRAM_FILE_URL)
     data_dir: Path = _env("DATA_DIR", Path("data"))
@@ -82,7 +82,7 @@ class Settings:
     webhook_listen: str = _env("WEBHOOK_LISTEN", "127.0.0.1")  # the webhook server's address and port
     webhook_port: int = _env("WEBHOOK_PORT", 8443)
     # What Telegram sends in X-Telegram-Bot-Api-Secret-Token; "": a random one made at each start.
-    webhook_secret: str = _env("WEBHOOK_SECRET", "")
+    webhook_secret: str = _env("WEBHOOK_SECRET", "", secret=True)
     # GPU ids the local workers are spread over (each worker gets one through CUDA_VISIBLE_DEVICES); "": no pinning.
     gpus: str = _env("GPUS", "")
     # A folder holding `sqlite/` and `postgresql/` migrations instead of the installed `migrations` package's.
@@ -123,12 +123,13 @@ class Settings:
                     raise SettingsError(f"{name}={raw!r} is not {_expected(spec)}") from None
         return cls(**values)
 
-    def to_env(self) -> dict[str, str]:
-        """The variables that make another process (a worker) read these same settings."""
+    def to_env(self, *, secrets: bool = True) -> dict[str, str]:
+        """The variables that make another process read these same settings; `secrets=False` leaves out the bot's
+        own secrets (`SECRET_VARIABLES`), which a worker never needs."""
         result: dict[str, str] = {}
         for spec in dataclasses.fields(self):
             value = getattr(self, spec.name)
-            if value is None:
+            if value is None or (not secrets and spec.metadata.get("secret")):
                 continue
             text = ",".join(map(str, sorted(value))) if isinstance(value, frozenset) else str(value)
             result[ENV_PREFIX + spec.metadata["env"]] = text
@@ -167,3 +168,6 @@ def _parser(spec: dataclasses.Field[Any]) -> Callable[[str], Any]:
 
 
 DEFAULTS = Settings()
+# The bot's secrets (the token, the webhook secret): only the bot's process may hold them.
+SECRET_VARIABLES = frozenset(ENV_PREFIX + spec.metadata["env"] for spec in dataclasses.fields(Settings)
+                             if spec.metadata.get("secret"))

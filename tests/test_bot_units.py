@@ -90,6 +90,10 @@ def test_status_and_result_captions() -> None:
     assert status_text(job(state=JobState.CANCELLED)) == "⏹ Cancelled."
     delayed = job(state=JobState.QUEUED, error_code="storage_full", not_before=1_000_300.0)
     assert "storage is full" in status_text(delayed, now=1_000_000.0) and "about 5 min" in status_text(delayed, now=1e6)
+    unreachable = job(state=JobState.QUEUED, error_code="storage_unavailable", not_before=1_000_030.0)
+    assert "can't reach my picture storage" in status_text(unreachable, now=1e6) and "soon" in status_text(
+        unreachable, now=1e6
+    )
     done = job(state=JobState.DONE, result_width=512, result_height=384, total_iterations=300, seconds=42)
     caption = result_caption(done)
     assert "<b>starry night</b>" in caption and "strength 2×" in caption and "512×384" in caption

@@ -269,3 +269,33 @@ async def test_a_database_that_refuses_writes_for_a_while_is_waited_out(
     finally:
         worker.stop()
     assert refusals["left"] == 0 and "recording its end failed; retrying" in caplog.text
+
+
+async def test_a_storage_that_cannot_be_read_delays_the_job_instead_of_losing_it(
+    stores: BotStores, tmp_path: Path, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's pictures can't be read (the store is unreachable): the job waits in line and runs again."""
+    settings = backend.settings(tmp_path, storage_retry_s=0.5)
+    unreachable = {"left": 2}
+    storage_class = type(stores.storage)
+    real_get = storage_class.get
+
+    def get(self: Storage, key: str) -> bytes:
+        if unreachable["left"] > 0:
+            unreachable["left"] -= 1
+            raise ConnectionError("the store does not answer")
+        return real_get(self, key)
+
+    monkeypatch.setattr(storage_class, "get", get)
+    job_id = (await stores.jobs.enqueue(new_job(stores.storage, 1, 1))).job_id
+    worker = WorkerThread(settings, FakeEngine(seconds=0.1))
+    try:
+        delayed = await wait_state(stores.jobs, job_id, JobState.QUEUED, within=10)
+        while delayed.error_code is None:  # queued before its first run, then queued again after it
+            delayed = await wait_state(stores.jobs, job_id, JobState.QUEUED, JobState.FAILED, within=10)
+        assert delayed.state is JobState.QUEUED and delayed.error_code == "storage_unavailable"
+        assert delayed.not_before is not None and delayed.attempts == 0
+        done = await wait_state(stores.jobs, job_id, JobState.DONE, within=20)
+    finally:
+        worker.stop()
+    assert done.error_code is None and done.attempts == 1 and unreachable["left"] == 0

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from jobs.bot_stores import BotStores
+from jobs.bot_stores import BotStores, bot_stores
 from jobs.models import JobState
 from settings import Settings
-from tests.support.backends import Backend
+from tests.support.backends import SQLITE, Backend
 from tests.support.fake_engine import HANG
 from tests.support.jobs import new_job, wait_state
 from worker.pool import PROJECT_ROOT, WorkerPool
@@ -136,3 +138,43 @@ def test_each_worker_gets_its_own_gpu_when_gpus_are_listed(tmp_path: Path) -> No
     assert [pool.slot_env(slot)["CUDA_VISIBLE_DEVICES"] for slot in range(3)] == ["0", "1", "0"]
     plain = WorkerPool(Settings(data_dir=tmp_path), 2, env={"CUDA_VISIBLE_DEVICES": "7"})
     assert plain.slot_env(1)["CUDA_VISIBLE_DEVICES"] == "7"  # left alone when no list is given
+
+
+async def test_a_busy_pool_worker_is_never_taken_for_stuck(tmp_path: Path) -> None:
+    """Short jobs back to back, a short lease: the worker's presence beats between and during jobs, so the pool's
+    watchdog never kills it and no job fails for its time limit."""
+    settings = Backend(SQLITE).settings(tmp_path, lease_s=1.5, heartbeat_s=0.5)
+    count = 150
+    async with bot_stores(settings) as stores:
+        ids = [(await stores.jobs.enqueue(new_job(stores.storage, user, 1))).job_id for user in range(1, count + 1)]
+        pool = WorkerPool(settings, 1, env={**FAKE_ENGINE, "FAKE_ENGINE_SECONDS": "0.2"}, check_interval_s=0.1)
+        pool.start()
+        try:
+            for job_id in ids:
+                await wait_state(stores.jobs, job_id, JobState.DONE, JobState.FAILED, within=60)
+            restarts = pool.restarts
+        finally:
+            pool.stop(timeout_s=10)
+        ended = [await stores.jobs.status(job_id) for job_id in ids]
+    assert restarts == 0
+    assert [s.error_code for s in ended if s is not None and s.state is not JobState.DONE] == []
+
+
+def test_pool_workers_never_receive_the_bot_s_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STYLEBOT_TOKEN", "123:from-the-environment")
+    settings = Settings(data_dir=tmp_path, token="123:secret", webhook_secret="hook-secret")
+    dump = tmp_path / "env.json"
+    script = (
+        f"import json, os; open({str(dump)!r} + '.new', 'w').write(json.dumps(dict(os.environ)));"
+        f" os.replace({str(dump)!r} + '.new', {str(dump)!r})"
+    )
+    pool = WorkerPool(settings, 1, command=[sys.executable, "-c", script])
+    pool.start()
+    try:
+        while not dump.exists():
+            time.sleep(0.05)
+    finally:
+        pool.stop(timeout_s=10)
+    env = json.loads(dump.read_text())
+    assert "STYLEBOT_TOKEN" not in env and "STYLEBOT_WEBHOOK_SECRET" not in env
+    assert env["STYLEBOT_DATA_DIR"] == str(tmp_path)  # the rest of the settings still travel

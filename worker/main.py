@@ -16,7 +16,9 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
+from typing import TypeVar
 
 from engine.errors import EngineError
 from jobs.migrate import apply_migrations
@@ -33,6 +35,10 @@ from worker.warm_up import IdleWarmUp
 
 log = logging.getLogger("stylebot.worker")
 
+T = TypeVar("T")
+FIRST_RETRY_S = 0.5  # waiting at start for the database or the storage: the first delay, doubled up to MAX_RETRY_S
+MAX_RETRY_S = 15.0
+
 
 def run_worker(
     settings: Settings,
@@ -47,7 +53,15 @@ def run_worker(
     """Load the engine once, then run jobs one at a time until stop_event; returns the jobs run."""
     worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
     stop_event = stop_event or threading.Event()
-    apply_migrations(settings.database, root=settings.migrations_dir)
+    def migrate() -> bool:
+        apply_migrations(settings.database, root=settings.migrations_dir)
+        return True
+
+    if not _wait_for("the database", migrate, worker_id, stop_event):
+        return 0
+    storage = _wait_for("the picture storage", lambda: open_storage(settings.storage), worker_id, stop_event)
+    if storage is None:
+        return 0
     queue = open_worker_queue(settings)
     presence = Presence(
         queue, worker_id, settings.data_dir, beat_interval_s(settings.lease_s, settings.heartbeat_s)
@@ -59,7 +73,7 @@ def run_worker(
             settings,
             worker_id,
             queue,
-            open_storage(settings.storage),
+            storage,
             engine,
             stop_event,
             presence,
@@ -79,6 +93,29 @@ def run_worker(
         if presence.running:
             presence.stop()
         queue.close()
+
+
+def _wait_for(what: str, connect: Callable[[], T], worker_id: str, stop_event: threading.Event) -> T | None:
+    """`connect()`, retried with a growing delay while `what` can't be reached (one log line says so); None when
+    the stop event came first. A setting that can't work (ValueError) is raised at once."""
+    delay = FIRST_RETRY_S
+    said = False
+    while True:
+        try:
+            result = connect()
+        except ValueError:
+            raise
+        except Exception as exc:
+            if not said:
+                log.warning("worker=%s: waiting for %s (%s); retrying until it answers", worker_id, what, exc)
+                said = True
+            if stop_event.wait(delay):
+                return None
+            delay = min(MAX_RETRY_S, delay * 2)
+            continue
+        if said:
+            log.info("worker=%s: %s answers", worker_id, what)
+        return result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from types import TracebackType
 from jobs.models import ErrorCode
 from jobs.queue import open_worker_queue
 from presence import heartbeat_age, stuck_after_s, worker_name
-from settings import Settings
+from settings import SECRET_VARIABLES, Settings
 
 log = logging.getLogger("stylebot.pool")
 
@@ -45,7 +45,8 @@ class WorkerPool:
         self.check_interval_s = check_interval_s
         self.restarts = 0
         pythonpath = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        self._env = {**os.environ, "PYTHONPATH": pythonpath, **settings.to_env(), **(env or {})}
+        inherited = {name: value for name, value in os.environ.items() if name not in SECRET_VARIABLES}
+        self._env = {**inherited, "PYTHONPATH": pythonpath, **settings.to_env(secrets=False), **(env or {})}
         self._procs: list[subprocess.Popen[bytes] | None] = [None] * count
         self._ids: list[str] = [""] * count
         self._generation = 0

@@ -47,7 +47,7 @@ class RunEnd(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     RELEASED = "released"  # handed back to the queue (the worker is stopping)
-    DELAYED = "delayed"  # back in the queue to run again later (its result could not be stored)
+    DELAYED = "delayed"  # back in the queue to run again later (the storage could not be read or written)
 
 
 AbortReason = Callable[[], StopReason | None]  # the loop's view: CANCELLED, SHUTDOWN or None
@@ -58,7 +58,7 @@ class Released(Exception):
 
 
 class Delayed(Exception):
-    """The job went back to the queue to run again in `seconds` (its result could not be stored)."""
+    """The job went back to the queue to run again in `seconds` (the storage failed it)."""
 
     def __init__(self, seconds: float) -> None:
         super().__init__(f"runs again in {seconds:.0f} s")
@@ -187,6 +187,9 @@ class JobRunner:
             styles = [self.storage.get(key) for key in job.style_keys]
         except MissingFile as exc:
             return self._failed(ErrorCode.BAD_IMAGE, f"picture {exc} is gone from the storage")
+        except Exception as exc:  # an unreachable store, a failing disk: the job waits and runs again later
+            log.warning("job %d: could not read its pictures (%r); it will run again later", job.id, exc)
+            return self._delay(ErrorCode.STORAGE_UNAVAILABLE, exc)
         try:
             result = self.engine.stylize(
                 content,
@@ -214,11 +217,7 @@ class JobRunner:
             self.storage.put(job.result_key, encode(result.image, "PNG"))
         except Exception as exc:  # a full disk, an unreachable store: the painting waits and runs again later
             log.warning("job %d: could not store the result (%r); it will run again later", job.id, exc)
-            details = repr(exc)
-            self.delayed_s = self._record(
-                lambda: self.queue.delay(job.id, self.worker_id, ErrorCode.STORAGE_FULL, details)
-            )
-            return RunEnd.DELAYED, ErrorCode.STORAGE_FULL.value, ""
+            return self._delay(ErrorCode.STORAGE_FULL, exc)
         self.loop_calls = int(result.extra.get("loop_calls", 0))
         animation = self.timelapse.gif(result.image)
         if animation is not None:  # a nicety: the result counts, not its time-lapse
@@ -241,6 +240,12 @@ class JobRunner:
             f" size_fallbacks={result.size_fallbacks}"
         )
         return RunEnd.DONE, None, details
+
+    def _delay(self, code: ErrorCode, exc: Exception) -> tuple[RunEnd, str | None, str]:
+        """Back in line, to run again after the storage back-off (`WorkerQueueBase.delay`)."""
+        details = repr(exc)
+        self.delayed_s = self._record(lambda: self.queue.delay(self.job.id, self.worker_id, code, details))
+        return RunEnd.DELAYED, code.value, ""
 
     def _failed(self, code: ErrorCode, details: str) -> tuple[RunEnd, str | None, str]:
         self._record(lambda: self.queue.fail(self.job.id, self.worker_id, code, details))

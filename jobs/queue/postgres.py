@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 
 from procrastinate import App, PsycopgConnector
 from procrastinate.jobs import Status
@@ -62,8 +61,10 @@ def user_lock(user_id: int) -> str:
     return f"user:{user_id}"
 
 
-# One job whose worker procrastinate found stalled.
-EXPIRE_JOB = sql.LOST_WORKER + "WHERE id = :id AND state = 'running' RETURNING state"
+# One job whose worker procrastinate found stalled, taken only once that worker also stopped renewing the job's
+# lease: procrastinate's heartbeat is a side task that a database outage stops (and that a restarted procrastinate
+# worker replaces with a new worker id), while the job's own lease tells whether the painting is still going on.
+EXPIRE_JOB = sql.LOST_WORKER + "WHERE id = :id AND state = 'running' AND lease_expires_at < :now RETURNING state"
 
 
 class ProcrastinateDispatch:
@@ -108,7 +109,8 @@ class PostgresWorkerQueue(WorkerQueueBase):
     def expire(self, job_id: int) -> JobState | None:
         """The job's worker is gone: queue it again, fail it after its last attempt, or cancel it if asked to.
 
-        Returns the job's state afterwards (None if it no longer exists).
+        Returns the job's state afterwards (None if it no longer exists); RUNNING while its worker still renews
+        its lease.
         """
         rows = self.db.write_returning(EXPIRE_JOB, {**self.lost_params(time.time()), "id": job_id})
         if rows:
@@ -116,35 +118,49 @@ class PostgresWorkerQueue(WorkerQueueBase):
         row = self.db.fetchone(sql.JOB_STATE, {"id": job_id})
         return JobState(row["state"]) if row else None
 
+    def requeued(self, job_id: int, queue_job_id: int) -> None:
+        """The job waits under a new procrastinate job (what /cancel then cancels)."""
+        self.db.execute(sql.SET_QUEUE_JOB_ID, {"id": job_id, "queue_job_id": queue_job_id})
+
 
 def worker_queue(settings: Settings) -> PostgresWorkerQueue:
     return PostgresWorkerQueue(settings)
 
 
-async def recover_stalled(
-    app: App, expire: Callable[[int], JobState | None], stalled_after_s: float
-) -> list[int]:
-    """Retry (or close) the paint jobs of workers whose procrastinate heartbeat stopped; returns their job ids.
+async def recover_stalled(app: App, queue: PostgresWorkerQueue, stalled_after_s: float) -> list[int]:
+    """Retry (or close) the paint jobs of workers that are gone; returns their job ids.
 
-    `expire(job_id)` settles the `jobs` row of a job that lost its worker (queued again, failed after its last
-    attempt, or cancelled) and returns its new state; procrastinate's job follows: retried when queued again,
-    finished otherwise.
+    A job is taken when procrastinate's heartbeat of its worker stopped and `queue.expire` finds its lease ran out
+    too; `expire` settles the `jobs` row (queued again, failed after its last attempt, or cancelled). A job queued
+    again waits under a new procrastinate job: the old one is deleted, so the late end of a worker that was only
+    slow (procrastinate deletes the job it ran, whatever its state) can't take it from the queue.
     """
     recovered: list[int] = []
     for queue_job in await app.job_manager.get_stalled_jobs(
         task_name=PAINT_TASK, seconds_since_heartbeat=stalled_after_s
     ):
         job_id = int(str(queue_job.task_kwargs["job_id"]))
-        state = await asyncio.to_thread(expire, job_id)
+        state = await asyncio.to_thread(queue.expire, job_id)
         assert queue_job.id is not None
+        if state == JobState.RUNNING:
+            continue  # its worker still paints it
         if state == JobState.QUEUED:
-            await app.job_manager.retry_job(queue_job)
+            deferrer = app.configure_task(PAINT_TASK, lock=queue_job.lock, priority=queue_job.priority,
+                                          queue=PAINT_QUEUE)
+            queue_job_id: int = await deferrer.defer_async(job_id=job_id)
+            await asyncio.to_thread(queue.requeued, job_id, queue_job_id)
+            await app.job_manager.finish_job_by_id_async(queue_job.id, status=Status.FAILED, delete_job=True)
         else:
             status = Status.FAILED if state == JobState.FAILED else Status.SUCCEEDED
             await app.job_manager.finish_job_by_id_async(queue_job.id, status=status, delete_job=False)
         log.warning("job %d: its worker stopped answering; now %s", job_id, state.value if state else "gone")
         recovered.append(job_id)
     return recovered
+
+
+async def check_database(app: App) -> None:
+    """Raise unless the database answers."""
+    await app.connector.execute_query_async("SELECT 1")
 
 
 async def refresh_statistics(app: App) -> bool:

@@ -102,7 +102,7 @@ class WorkerQueueBase:
         return JobState(rows[0]["state"]) if rows else None
 
     def delay(self, job_id: int, worker_id: str, code: ErrorCode, details: str = "") -> float | None:
-        """Put the job back in its place to run again later (its result could not be stored), backing off
+        """Put the job back in its place to run again later (the storage failed it), backing off
         `storage_retry_s` · 2^n; returns the seconds it waits, or None when it is gone from this worker (or was
         cancelled meanwhile)."""
         with self.db.transaction() as conn:

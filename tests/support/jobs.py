@@ -164,9 +164,10 @@ class Dispenser:
         if app is None:  # the next claim expires the lease and re-queues (or fails) the job
             await asyncio.to_thread(self.worker_queue.db.execute, EXPIRE_NOW, {"id": job_id})
             return
+        await asyncio.to_thread(self.worker_queue.db.execute, EXPIRE_NOW, {"id": job_id})
         await asyncio.to_thread(self.worker_queue.db.execute, STALE_HEARTBEATS)
         assert isinstance(self.worker_queue, PostgresWorkerQueue)
-        await recover_stalled(app, self.worker_queue.expire, stalled_after_s=60)
+        await recover_stalled(app, self.worker_queue, stalled_after_s=60)
         self._queue_ids.pop(job_id, None)
 
 

@@ -267,9 +267,9 @@ class PostgresServer:
         self._wait_connectable(timeout)
         self._ensure_watchdog()
 
-    def stop(self) -> None:
-        """Fast shutdown (`pg_ctl stop -m fast`: roll back open transactions, close connections); SIGKILL if that
-        fails. Idempotent."""
+    def stop(self, mode: str = "fast") -> None:
+        """Fast shutdown (`pg_ctl stop -m fast`: roll back open transactions, close connections), or `immediate`
+        (no clean-up: crash recovery at the next start); SIGKILL if that fails. Idempotent."""
         self._stop_watchdog()
         pid = self._postmaster_pid()
         if pid is None or not _alive(pid):
@@ -277,7 +277,7 @@ class PostgresServer:
             return
         self._prepare()  # under root: find `home` (of a server an earlier process left running in data_dir)
         try:
-            self._run([self._bin("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "30"], 40)
+            self._run([self._bin("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", mode, "-w", "-t", "30"], 40)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pass
         if _alive(pid):
@@ -624,8 +624,14 @@ class S3Server:
             except ServerStartError as err:
                 self.stop()
                 if attempt < 2 and "address already in use" in str(err).lower():
+                    self.ports = {}
                     continue
                 raise
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """stop() then start() on the same ports and data: the same endpoint works again afterwards."""
+        self.stop()
+        self.start(timeout)
 
     def stop(self, grace: float = 2.0) -> None:
         """SIGTERM the process group, then SIGKILL it once the volume server has shut down (or after `grace` s).
@@ -710,7 +716,8 @@ class S3Server:
 
     def _launch(self) -> None:
         names = ["master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc"]
-        self.ports = dict(zip(names, _free_ports(len(names)), strict=True))
+        if not self.ports:  # a restart keeps its ports, so clients reach it at the same endpoint
+            self.ports = dict(zip(names, _free_ports(len(names)), strict=True))
         (self.data_dir / "data").mkdir(exist_ok=True)
         env = dict(os.environ)
         # master.toml's [master.volume_growth] copy_1 (default 7): volumes made for a collection (= bucket) with

@@ -28,6 +28,7 @@ from jobs.queue.postgres import (
     PAINT_QUEUE,
     PAINT_TASK,
     PostgresWorkerQueue,
+    check_database,
     make_app,
     recover_stalled,
     refresh_statistics,
@@ -61,6 +62,8 @@ class BackInLine(BaseRetryStrategy):
             return RetryDecision(retry_in={"seconds": 0})
         if isinstance(exception, Delayed):
             return RetryDecision(retry_in={"seconds": int(exception.seconds)})
+        if isinstance(exception, Exception):  # it came before the job started (the database failed `start`)
+            return RetryDecision(retry_in={"seconds": int(RESTART_DELAY_S)})
         return None
 
 
@@ -138,7 +141,7 @@ async def _run(context: WorkerContext, max_jobs: int | None) -> int:
 
 
 async def _run_until_stopped(worker: Worker, context: WorkerContext) -> bool:
-    """Run procrastinate's worker; True when it stopped because we asked, False when it failed."""
+    """Run procrastinate's worker; True when it stopped because we asked, False otherwise (to be restarted)."""
     run = asyncio.create_task(worker.run(), name="procrastinate-worker")  # type: ignore[no-untyped-call]
     while not run.done():
         if context.stop_event.is_set():
@@ -150,18 +153,32 @@ async def _run_until_stopped(worker: Worker, context: WorkerContext) -> bool:
     except Exception:
         log.warning("worker=%s: procrastinate's worker stopped", context.worker_id, exc_info=True)
         return context.stop_event.is_set()
-    return True
+    # procrastinate also stops its worker, without an error, when one of its side tasks (heartbeat, listener)
+    # failed on the database: that is no reason for `stylebot worker` to end.
+    return context.stop_event.is_set()
 
 
 async def _recover_stalled_forever(app: App, context: WorkerContext) -> None:
     """Every few seconds, retry the jobs of workers that stopped answering (any machine's); keep the job table's
-    statistics fresh."""
-    interval = max(1.0, context.settings.lease_s / 3)
+    statistics fresh.
+
+    Only after the database has answered for a lease: an outage silences every worker's heartbeats at once, so
+    right after one (or at this worker's start) every worker looks stalled until it has beaten again.
+    """
+    lease_s = context.settings.lease_s
+    interval = max(1.0, lease_s / 3)
+    answering_since: float | None = None
     while True:
         started = time.monotonic()
         try:
-            await recover_stalled(app, _queue(context).expire, context.settings.lease_s)
+            if answering_since is not None and started - answering_since >= lease_s:
+                await recover_stalled(app, _queue(context), lease_s)
+            else:
+                await check_database(app)
+                if answering_since is None:
+                    answering_since = started
         except Exception:
+            answering_since = None
             log.warning("recovering stalled jobs failed; will try again", exc_info=True)
         try:
             await refresh_statistics(app)
