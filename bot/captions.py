@@ -113,8 +113,15 @@ def settings_text(user: Preferences, settings: Settings, t: Translator = ENGLISH
             colours_label(user.preserve_colors, t),
             # TRANSLATORS: "fast" and "best" are the names of two quality settings.
             t.gettext("Quality: {quality} (fast is quicker, best takes longer)", quality=quality_name(user.quality, t)),
+            *([sketch_only_label(user.sketch_only, t)] if settings.sketch else []),
         ]
     )
+
+
+def sketch_only_label(sketch_only: bool, t: Translator = ENGLISH) -> str:
+    if sketch_only:
+        return t.gettext("✏️ Sketch only: on (an instant sketch, no painting)")
+    return t.gettext("✏️ Sketch only: off (a sketch, then the painting)")
 
 
 def queued_text(position: int | None, style_name: str, language: str = "") -> str:

@@ -12,7 +12,7 @@ from jobs.models import QUALITIES, JobStatus, Preferences, Preset
 from jobs.storage import Storage
 from settings import Settings
 
-from .captions import STROKE_NAMES, colours_label, quality_name
+from .captions import STROKE_NAMES, colours_label, quality_name, sketch_only_label
 from .i18n import ENGLISH, Translator, translator
 from .params import (
     AGAIN,
@@ -124,7 +124,10 @@ def settings_keyboard(
     colours = button(colours_label(user.preserve_colors, t), "colors", int(not user.preserve_colors))
     qualities = [button(_mark(quality_name(q, t), q == user.quality), "quality", q) for q in QUALITIES]
     size_rows = [sizes[:4], sizes[4:]] if len(sizes) > 4 else [sizes]
-    return InlineKeyboardMarkup([strengths[:3], strengths[3:], *size_rows, strokes, [colours], qualities])
+    rows = [strengths[:3], strengths[3:], *size_rows, strokes, [colours], qualities]
+    if settings.sketch:
+        rows.append([button(sketch_only_label(user.sketch_only, t), "sketch", int(not user.sketch_only))])
+    return InlineKeyboardMarkup(rows)
 
 
 def forget_keyboard(user_id: int, t: Translator = ENGLISH) -> InlineKeyboardMarkup:

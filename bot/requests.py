@@ -13,6 +13,7 @@ from telegram.constants import ParseMode
 from jobs import keys
 from jobs.models import JobParams, LimitReached, NewJob, Preset
 from jobs.storage import MissingFile
+from sketch import SketchBusy
 
 from .captions import queued_text
 from .i18n import N_, OneOf, Text, Translator, translator
@@ -26,6 +27,7 @@ from .services import Services
 
 log = logging.getLogger(__name__)
 
+SKETCHES_BUSY = N_("Too many sketches are being drawn right now; please try again in a minute.")
 SUGGESTED_PRESETS = 10  # an unknown style name with no close match offers this many styles as buttons
 
 
@@ -168,15 +170,20 @@ async def submit(
     reply_message_id: int,
     request_message_id: int | None,
     params: JobParams | None = None,
-) -> int:
-    """Enqueue the job and post its status message; returns the job id.
+) -> int | None:
+    """Enqueue the job and post its status message; returns the job id (None: the user's /settings ask for a
+    sketch alone, which was sent instead).
 
     A request from a user's message is enqueued under that message (so a re-delivered update never
     makes a second job); one from a button has no message of its own, so its status message is posted
-    first and the job is recorded under that.
+    first and the job is recorded under that. A variation of a result (`params` given) is always painted.
     """
     if params is None:
-        params = job_params(await svc.preferences.get(user.id), svc.settings)
+        preferences = await svc.preferences.get(user.id)
+        if preferences.sketch_only and svc.sketches is not None:
+            await sketch_only(bot, svc, chat_id, user, content, styles, reply_message_id)
+            return None
+        params = job_params(preferences, svc.settings)
     job = NewJob(
         chat_id=chat_id,
         user_id=user.id,
@@ -222,6 +229,29 @@ async def submit(
     await svc.jobs.set_status_message(result.job_id, status.id)
     _posted(svc, result.job_id, status.caption or "")
     return result.job_id
+
+
+async def sketch_only(
+    bot: Bot,
+    svc: Services,
+    chat_id: int,
+    user: Requester,
+    content: str,
+    styles: tuple[str, ...],
+    reply_message_id: int,
+) -> None:
+    """Answer with the instant sketch alone: no painting, no queue; it counts toward the user's daily limit."""
+    assert svc.sketches is not None
+    try:
+        await svc.jobs.count_sketch_only(user.id, job_limits(svc.settings, user.id))
+    except LimitReached as exc:
+        raise Refused(limit_refusal(exc)) from exc
+    try:
+        jpeg = await svc.sketches.paint(await sketch_input(svc, content), await sketch_input(svc, styles[0]))
+    except SketchBusy as exc:
+        raise Refused(SKETCHES_BUSY) from exc
+    caption = translator(user.language).gettext("✏️ Your sketch. (Sketch only is on: /settings to get paintings.)")
+    await bot.send_photo(chat_id, photo=jpeg, caption=caption, reply_parameters=reply_to(reply_message_id))
 
 
 def _posted(svc: Services, job_id: int, text: str) -> None:

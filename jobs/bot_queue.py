@@ -40,6 +40,10 @@ async def _check_limits(tx: Transaction, limits: JobLimits, user_id: int, now: f
         active = int(await tx.scalar(sql.COUNT_ACTIVE, {"user": user_id}) or 0)
         if active >= limits.max_active:
             raise LimitReached("active", active, limits.max_active)
+    await _check_daily(tx, limits, user_id, now)
+
+
+async def _check_daily(tx: Transaction, limits: JobLimits, user_id: int, now: float) -> None:
     if limits.max_per_day is not None:
         today = int(await tx.scalar(sql.COUNT_CREATED_SINCE, {"user": user_id, "since": now - DAY_S}) or 0)
         if today >= limits.max_per_day:
@@ -149,6 +153,15 @@ class SqlBotQueue:
         if queue_job_id is not None:
             await tx.execute(sql.SET_QUEUE_JOB_ID, {"id": job_id, "queue_job_id": queue_job_id})
         return job_id
+
+    async def count_sketch_only(self, user_id: int, limits: JobLimits) -> None:
+        """Count an answer with a sketch alone (no painting) toward the user's daily jobs, under the same lock as
+        `enqueue`; LimitReached when the day's limit is reached."""
+        now = time.time()
+        async with self._db.transaction() as tx:
+            await tx.lock(ENQUEUE_LOCK)
+            await _check_daily(tx, limits, user_id, now)
+            await tx.execute(sql.LOG_JOB, {"user": user_id, "now": now})
 
     async def recorded(self, chat_id: int, message_id: int) -> bool:
         """Whether a request was already recorded under this message (Telegram may deliver an update twice)."""

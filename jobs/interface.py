@@ -32,6 +32,10 @@ class BotQueue(Protocol):
         `limits`, a new job that would break one raises LimitReached (checked atomically with the insert)."""
         ...
 
+    async def count_sketch_only(self, user_id: int, limits: JobLimits) -> None:
+        """Count an answer with a sketch alone toward the user's daily jobs (LimitReached past the limit)."""
+        ...
+
     async def recorded(self, chat_id: int, message_id: int) -> bool:
         """Whether a request was already recorded under this message."""
         ...

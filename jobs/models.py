@@ -210,6 +210,7 @@ class Preferences:
     preserve_colors: bool = False
     quality: str = DEFAULT_QUALITY
     style_scale: float = 1.0  # stroke size: below 1 finer, above 1 broader
+    sketch_only: bool = False  # answer with the instant sketch alone, without waiting in the painting queue
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.support.bot import ALICE, bot_settings, fake_api, is_result, private, running_bot, workers
+from jobs.bot_stores import bot_stores
+from tests.support.bot import ALICE, bot_settings, button, fake_api, is_result, is_status, private, running_bot, workers
 from tests.support.pictures import picture
 
 pytestmark = pytest.mark.timeout(90)
@@ -44,3 +46,23 @@ async def test_no_sketch_when_it_is_turned_off(tmp_path: Path) -> None:
                 api.user_photo(private(ALICE), ALICE, picture((10, 200, 10)), caption="/style mosaic")
                 await api.wait_for("sendPhoto", is_result, within_s=30)
         assert not [c for c in api.calls if is_sketch(c)]
+
+
+async def test_sketch_only_answers_at_once_without_a_job_and_counts_for_the_day(tmp_path: Path) -> None:
+    async with fake_api() as api:
+        settings = bot_settings(tmp_path, api, sketch=True, max_jobs_per_day=2)
+        async with running_bot(settings):  # no painter at all: a sketch-only answer needs none
+            chat = private(ALICE)
+            api.user_text(chat, ALICE, "/settings")
+            [menu] = await api.wait_for("sendMessage", lambda c: "Sketch only: off" in c.text)
+            api.tap(ALICE, api.message(menu), button(menu, "Sketch only")["callback_data"])
+            await api.wait_for("editMessageText", lambda c: "Sketch only: on" in c.text)
+            for n in range(3):
+                api.user_photo(chat, ALICE, picture((10, 20 * n, 10)), caption="/style mosaic")
+                await asyncio.sleep(0.5)
+            sketches = await api.wait_for("sendPhoto", lambda c: "Your sketch" in (c.caption or ""), count=2)
+            await api.wait_for("sendMessage", lambda c: "today's limit" in c.text)  # the third is refused
+            assert len(sketches) == 2 and not [c for c in api.calls if is_status(c)], "no painting was queued"
+        async with bot_stores(settings) as stores:
+            assert await stores.jobs.history(ALICE.id) == []
+            assert await stores.jobs.count_today(ALICE.id) == 2

@@ -51,6 +51,8 @@ async def on_settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
             change = {"preserve_colors": value == "1"}
         elif field == "quality" and value in QUALITIES:
             change = {"quality": value}
+        elif field == "sketch" and svc.settings.sketch:
+            change = {"sketch_only": value == "1"}
         else:
             raise ValueError(field)
     except ValueError:
