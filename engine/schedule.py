@@ -8,12 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from engine.options import DEFAULT_LEVELS
+from engine.options import DEFAULT_LEVEL_RATIO, DEFAULT_LEVELS
 
 MIN_STAGE_SIDE = 128  # no stage paints smaller than this (conv5_1 would see only a few positions)
-# Each finer level gets this share of the iterations of the level below it. At 0.5 the two-level plan is the
-# classic one (two thirds at half size, one third at full size); three levels give 4/7, 2/7 and 1/7.
-LEVEL_RATIO = 0.5
 MIN_PYRAMID_ITERATIONS = 4  # fewer iterations than this paint at full size only
 
 
@@ -24,7 +21,7 @@ class Stage:
 
 
 def stage_plan(
-    max_side: int, iterations: int, multiscale: bool, levels: int = DEFAULT_LEVELS, ratio: float = LEVEL_RATIO,
+    max_side: int, iterations: int, multiscale: bool, levels: int = DEFAULT_LEVELS, ratio: float = DEFAULT_LEVEL_RATIO,
 ) -> list[Stage]:
     """Coarse-to-fine schedule: sides max/2^(levels-1) … max/2, max, none below `MIN_STAGE_SIDE`.
 

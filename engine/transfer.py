@@ -235,16 +235,21 @@ class Stylizer:
     ) -> tuple[Canvas, Image.Image]:
         """Paint on each stage's canvas in turn; returns the last canvas and the painted canvas picture."""
         runner = self.runner(options.optimizer, options.precision)
-        stages = stage_plan(side, options.iterations, options.multiscale, options.levels)
+        stages = stage_plan(side, options.iterations, options.multiscale, options.levels, options.level_ratio)
         planned = [stage.iterations for stage in stages]  # a stage the rule stops shrinks to what it ran
         output = canvas_for(*content_img.size, side).output
         previous: tuple[Canvas, Image.Image] | None = None
+        previous_photo: Image.Image | None = None
         for index, stage in enumerate(stages):
             canvas = canvas_for(*content_img.size, stage.side)
-            content_arr = images.to_caffe(canvas.place(content_img))
+            photo = canvas.place(content_img)
+            content_arr = images.to_caffe(photo)
             targets = runner.to_device(self.targets(content_arr, style_imgs, weights, options))
-            if previous is not None:
-                start = images.to_caffe(canvas.place(previous[0].crop(previous[1]), Image.Resampling.BICUBIC))
+            if previous is not None and previous_photo is not None:
+                # The coarser painting, enlarged, plus the photo's detail that the enlargement lacks (the photo
+                # minus the photo taken through the same round trip): the finer stage starts sharp, not blurred.
+                start = _enlarged(previous[1], previous[0], canvas) + (
+                    content_arr - _enlarged(previous_photo, previous[0], canvas))
             elif options.init == "noise":
                 start = np.random.default_rng(options.seed).normal(0.0, 20.0, content_arr.shape).astype(np.float32)
             elif options.seed:
@@ -281,7 +286,7 @@ class Stylizer:
             tally.stages.append(StageRun(stage.side, stage.iterations, done, stopped))
             if pacer.seconds_per_iteration is not None:
                 self._pace[key] = pacer.seconds_per_iteration
-            previous = (canvas, images.from_caffe(runner.image(state)))
+            previous, previous_photo = (canvas, images.from_caffe(runner.image(state))), photo
         assert previous is not None
         return previous
 
@@ -389,6 +394,11 @@ class Stylizer:
         )
         alpha = 1.0 / float(np.prod(feats[self.net.content_index].shape[1:]))
         return l_content, l_style, alpha
+
+
+def _enlarged(picture: Image.Image, was: Canvas, canvas: Canvas) -> np.ndarray:
+    """A picture painted on canvas `was`, moved onto the (larger) `canvas`, in caffe space."""
+    return images.to_caffe(canvas.place(was.crop(picture), Image.Resampling.BICUBIC))
 
 
 def _normalise_weights(style_weights: Sequence[float] | None, count: int) -> list[float]:
