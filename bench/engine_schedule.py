@@ -3,8 +3,9 @@ when the new schedule reaches today's final loss.
 
 `python -m bench.engine_schedule --help`. "Today" is the classic plan: two stages (two thirds of 200 iterations
 at half size, the rest at full size), no stop rule. "New" is `StylizeOptions()`'s default pyramid and stop rule
-(`--new-levels`, `--new-tolerance`, `--new-window`, `--new-iterations` try others). Before timing, a 6-iteration
-run of the pyramid traces the loop for every size and measures its pace, so neither timed run pays for that.
+(`--new-levels`, `--new-ratio`, `--new-tolerance`, `--new-window`, `--new-iterations` try others). Before
+timing, an 8-iteration run of the pyramid traces the loop for every size and measures its pace, so neither timed
+run pays for that.
 
 The total is α·L_content + β·L_style (α = 1/(N·M) of conv4_2 at full size, β = strength · 0.02), the objective
 without its smoothness and range terms. "reaches" compares the full-size stage's in-run totals (the losses the
