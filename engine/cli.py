@@ -12,6 +12,8 @@ from engine.errors import EngineError
 from engine.options import (
     DEFAULT_ITERATIONS,
     DEFAULT_MAX_SIDE,
+    DEFAULT_STOP_TOLERANCE,
+    DEFAULT_STOP_WINDOW,
     DEFAULT_STRENGTH,
     DEFAULT_TV_WEIGHT,
     INITS,
@@ -32,7 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--iterations", type=int, default=DEFAULT_ITERATIONS,
-        help=f"optimiser iterations (default {DEFAULT_ITERATIONS})",
+        help=f"optimiser iterations at most (default {DEFAULT_ITERATIONS}); stages end sooner once they stop improving",
+    )
+    parser.add_argument(
+        "--stop-tolerance", type=float, default=DEFAULT_STOP_TOLERANCE,
+        help=f"end a stage once its loss fell by less than this fraction over {DEFAULT_STOP_WINDOW} iterations "
+        f"(default {DEFAULT_STOP_TOLERANCE}; 0 runs every iteration)",
     )
     parser.add_argument(
         "--strength", type=float, default=DEFAULT_STRENGTH,
@@ -49,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"total-variation (smoothness) weight (default {DEFAULT_TV_WEIGHT})",
     )
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
-    parser.add_argument("--no-multiscale", action="store_true", help="optimise at full size only")
+    parser.add_argument(
+        "--no-multiscale", action="store_true", help="optimise at full size only (default: a pyramid of sizes)"
+    )
     parser.add_argument(
         "--deterministic", action="store_true",
         help="bit-identical results for the same inputs, seed and backend (may be slower on a GPU)",
@@ -86,6 +95,7 @@ def options_from(args: argparse.Namespace) -> StylizeOptions:
         seed=args.seed,
         tv_weight=args.tv_weight,
         multiscale=not args.no_multiscale,
+        stop_tolerance=args.stop_tolerance,
         deterministic=args.deterministic,
         precision=args.precision,
     )

@@ -19,6 +19,14 @@ DEFAULT_ITERATIONS = 200
 DEFAULT_STRENGTH = 1.0
 DEFAULT_TV_WEIGHT = 0.02  # smoothness, on the same per-feature scale as α (a little TV cleans speckle)
 DEFAULT_CHUNK_SECONDS = 0.5  # how often the compiled loop comes back to the host (progress, cancel)
+DEFAULT_LEVELS = 3  # sizes in the multi-scale pyramid: max/4, max/2, max (fewer where max/4 would be too small)
+# Iterations of each finer level per iteration of the level below it (the ceilings; the stop rule may end a stage
+# sooner). 0.5 with two levels is the classic plan: two thirds at half size, one third at full size.
+DEFAULT_LEVEL_RATIO = 1.0
+# The stop rule: a stage ends once its loss fell by less than this fraction over the last `stop_window`
+# iterations (read where the compiled loop returns to the host anyway); 0 turns it off.
+DEFAULT_STOP_TOLERANCE = 0.01
+DEFAULT_STOP_WINDOW = 10
 MIN_SIDE = 32  # the smallest picture worth painting (and the floor of the out-of-memory retries)
 
 
@@ -36,7 +44,11 @@ class StylizeOptions:
     init: InitName = "content"
     seed: int = 0
     tv_weight: float = DEFAULT_TV_WEIGHT
-    multiscale: bool = True  # half size first, then full size
+    multiscale: bool = True  # a pyramid of `levels` sizes, coarsest first; False: full size only
+    levels: int = DEFAULT_LEVELS  # 2 = half size, then full size
+    level_ratio: float = DEFAULT_LEVEL_RATIO  # each finer level's share of the iterations relative to the coarser
+    stop_tolerance: float = DEFAULT_STOP_TOLERANCE  # 0: every stage runs all its iterations (`iterations` exactly)
+    stop_window: int = DEFAULT_STOP_WINDOW  # iterations over which a stage's relative loss decrease is measured
     chunk_seconds: float = DEFAULT_CHUNK_SECONDS
     deterministic: bool = False  # bit-identical results for the same inputs, seed and backend (may be slower)
     precision: Precision = "float32"  # "bfloat16": the convolutions only; Grams, losses and optimiser stay float32
@@ -59,6 +71,14 @@ class StylizeOptions:
             raise ValueError("tv_weight must be zero or positive")
         if not self.chunk_seconds > 0:
             raise ValueError("chunk_seconds must be positive")
+        if self.levels < 1:
+            raise ValueError("levels must be at least 1")
+        if not 0 < self.level_ratio <= 16:
+            raise ValueError("level_ratio must be above 0 and at most 16")
+        if not 0 <= self.stop_tolerance < 1:
+            raise ValueError("stop_tolerance must be at least 0 (off) and below 1")
+        if self.stop_window < 1:
+            raise ValueError("stop_window must be at least 1 iteration")
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("init", self.init, INITS)
         _check_choice("precision", self.precision, PRECISIONS)

@@ -22,8 +22,9 @@ from engine.losses import content_loss, gram_matrix, gram_style_layer_loss
 from engine.network import FeatureNet, in_precision, load_feature_net
 from engine.objective import objective
 from engine.optim import Optimizer
-from engine.options import DEFAULT_ITERATIONS, MIN_SIDE, OptimizerName, Precision, StylizeOptions
+from engine.options import DEFAULT_ITERATIONS, DEFAULT_LEVELS, MIN_SIDE, OptimizerName, Precision, StylizeOptions
 from engine.pacing import Pacer
+from engine.schedule import MIN_STAGE_SIDE, Stage, StopRule, stage_plan
 from engine.types import CancelCheck, Progress, ProgressCallback, StylizeResult
 
 STYLE_LAYER_WEIGHTS = (0.2, 0.2, 0.2, 0.2, 0.2)  # w_l for conv1_1 … conv5_1
@@ -32,8 +33,6 @@ STYLE_LAYER_WEIGHTS = (0.2, 0.2, 0.2, 0.2, 0.2)  # w_l for conv1_1 … conv5_1
 BETA_PER_STRENGTH = 0.02
 RANGE_WEIGHT = 10.0  # per pixel, on squared overshoot outside 0..255
 SEED_JITTER = 16.0  # how far (0..255 scale) a non-zero seed moves the photo the painting starts from
-MIN_STAGE_SIDE = 128
-COARSE_SHARE = 2 / 3
 OOM_SHRINK = 0.75
 STYLE_CACHE_SIZE = 32
 # A longer, thinner photo would come out a few pixels short (and Telegram refuses photos over 20:1).
@@ -41,22 +40,17 @@ MAX_CONTENT_ASPECT = 16.0
 UNUSABLE = "This picture can't be used: painting it went numerically wrong (the loss became infinite or NaN)."
 
 
+__all__ = ["MIN_STAGE_SIDE", "Stage", "StageRun", "Stylizer", "WarmUp", "stage_plan"]
+
+
 @dataclass(frozen=True)
-class Stage:
+class StageRun:
+    """What one stage of a run did: its side, its ceiling, the iterations it ran, and whether the rule stopped it."""
+
     side: int
+    ceiling: int
     iterations: int
-
-
-def stage_plan(max_side: int, iterations: int, multiscale: bool) -> list[Stage]:
-    """Coarse-to-fine schedule: half-size first (4× cheaper per iteration), then full size.
-
-    Most iterations go to the coarse stage, where they cost a quarter as much, so the full-size stage starts
-    from an image whose large-scale structure is already stylised and only refines the detail.
-    """
-    if not multiscale or max_side < 2 * MIN_STAGE_SIDE or iterations < 4:
-        return [Stage(max_side, iterations)]
-    coarse = round(iterations * COARSE_SHARE)
-    return [Stage(max_side // 2, coarse), Stage(max_side, iterations - coarse)]
+    stopped: bool
 
 
 @dataclass(frozen=True)
@@ -74,6 +68,7 @@ class _Tally:
 
     iterations: int = 0
     loop_calls: int = 0  # compiled-loop calls, i.e. host round trips
+    stages: list[StageRun] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -170,7 +165,7 @@ class Stylizer:
                 side, fallbacks = smaller, fallbacks + 1
 
         with self._lock:
-            final_content, final_style = self._final_losses(painted, canvas, work_content, work_styles, weights,
+            final_content, final_style, alpha = self._final_losses(painted, canvas, work_content, work_styles, weights,
                                                             options)
         if not (np.isfinite(final_content) and np.isfinite(final_style)):
             raise UnusablePictureError(UNUSABLE)
@@ -191,6 +186,10 @@ class Stylizer:
             extra={
                 "max_side": side, "architecture": self.net.architecture, "loop_calls": tally.loop_calls,
                 "canvas": canvas.size, "precision": options.precision,
+                "stages": [dataclasses.asdict(s) for s in tally.stages],
+                # The objective's weights at the final size, so callers can form α·L_content + β·L_style.
+                "alpha": alpha, "beta": options.strength * BETA_PER_STRENGTH,
+                "total_loss": alpha * final_content + options.strength * BETA_PER_STRENGTH * final_style,
             },
         )
 
@@ -201,6 +200,7 @@ class Stylizer:
         optimizers: Sequence[OptimizerName] = ("lbfgs",),
         precision: Precision = "float32",
         multiscale: bool = True,
+        levels: int = DEFAULT_LEVELS,
     ) -> WarmUp:
         """Trace (TF) or compile (JAX) the loops for results of these (width, height) sizes, every stage of each.
 
@@ -211,7 +211,7 @@ class Stylizer:
         started = time.perf_counter()
         shapes: list[Size] = []
         for width, height in sizes:
-            for stage in stage_plan(max(width, height), DEFAULT_ITERATIONS, multiscale):
+            for stage in stage_plan(max(width, height), DEFAULT_ITERATIONS, multiscale, levels):
                 shape = canvas_for(width, height, stage.side).size
                 if shape not in shapes:
                     shapes.append(shape)
@@ -235,15 +235,21 @@ class Stylizer:
     ) -> tuple[Canvas, Image.Image]:
         """Paint on each stage's canvas in turn; returns the last canvas and the painted canvas picture."""
         runner = self.runner(options.optimizer, options.precision)
-        stages = stage_plan(side, options.iterations, options.multiscale)
+        stages = stage_plan(side, options.iterations, options.multiscale, options.levels, options.level_ratio)
+        planned = [stage.iterations for stage in stages]  # a stage the rule stops shrinks to what it ran
         output = canvas_for(*content_img.size, side).output
         previous: tuple[Canvas, Image.Image] | None = None
+        previous_photo: Image.Image | None = None
         for index, stage in enumerate(stages):
             canvas = canvas_for(*content_img.size, stage.side)
-            content_arr = images.to_caffe(canvas.place(content_img))
+            photo = canvas.place(content_img)
+            content_arr = images.to_caffe(photo)
             targets = runner.to_device(self.targets(content_arr, style_imgs, weights, options))
-            if previous is not None:
-                start = images.to_caffe(canvas.place(previous[0].crop(previous[1]), Image.Resampling.BICUBIC))
+            if previous is not None and previous_photo is not None:
+                # The coarser painting, enlarged, plus the photo's detail that the enlargement lacks (the photo
+                # minus the photo taken through the same round trip): the finer stage starts sharp, not blurred.
+                start = _enlarged(previous[1], previous[0], canvas) + (
+                    content_arr - _enlarged(previous_photo, previous[0], canvas))
             elif options.init == "noise":
                 start = np.random.default_rng(options.seed).normal(0.0, 20.0, content_arr.shape).astype(np.float32)
             elif options.seed:
@@ -256,8 +262,9 @@ class Stylizer:
             key = (options.optimizer, options.precision, canvas.size)
             pacer = Pacer(options.chunk_seconds, self._pace.get(key))
             state = runner.init(start)
-            done = 0
-            while done < stage.iterations:
+            rule = StopRule(options.stop_tolerance, options.stop_window)
+            done, stopped = 0, False
+            while done < stage.iterations and not stopped:
                 if _is_cancelled(cancel):
                     raise CancelledError("Cancelled.")
                 steps = pacer.next_chunk(stage.iterations - done)
@@ -269,27 +276,50 @@ class Stylizer:
                 tally.loop_calls += 1
                 if not np.all(np.isfinite(metrics)):
                     raise UnusablePictureError(UNUSABLE)
+                stopped = done < stage.iterations and rule.flat(done, float(metrics[0]))
+                if stopped:
+                    planned[index] = done
                 if progress is not None:
-                    progress(self._progress(runner, state, metrics, canvas, output, tally, options, index, len(stages)))
+                    left = self._seconds_left(stages, planned, index, done, pacer, canvas, content_img.size, options)
+                    progress(self._progress(runner, state, metrics, canvas, output, tally, sum(planned), left,
+                                            index, len(stages)))
+            tally.stages.append(StageRun(stage.side, stage.iterations, done, stopped))
             if pacer.seconds_per_iteration is not None:
                 self._pace[key] = pacer.seconds_per_iteration
-            previous = (canvas, images.from_caffe(runner.image(state)))
+            previous, previous_photo = (canvas, images.from_caffe(runner.image(state))), photo
         assert previous is not None
         return previous
 
+    def _seconds_left(
+        self, stages: list[Stage], planned: list[int], index: int, done: int, pacer: Pacer, canvas: Canvas,
+        content_size: Size, options: StylizeOptions,
+    ) -> float | None:
+        """At most how long the rest takes: this stage's and the later stages' ceilings at their measured pace
+        (or this stage's, scaled by the pixels, for a size not run yet)."""
+        pace = pacer.seconds_per_iteration
+        if pace is None:
+            return None
+        pixels = canvas.size[0] * canvas.size[1]
+        left = (planned[index] - done) * pace
+        for later, count in zip(stages[index + 1:], planned[index + 1:], strict=True):
+            size = canvas_for(*content_size, later.side).size
+            known = self._pace.get((options.optimizer, options.precision, size))
+            left += count * (known if known is not None else pace * size[0] * size[1] / pixels)
+        return left
+
     def _progress(
         self, runner: Runner, state: State, metrics: np.ndarray, canvas: Canvas, output: Size, tally: _Tally,
-        options: StylizeOptions, stage: int, stages: int,
+        total: int, seconds_left: float | None, stage: int, stages: int,
     ) -> Progress:
         def preview() -> Image.Image:
             picture = canvas.crop(images.from_caffe(runner.image(state)))
             return picture.resize(output, Image.Resampling.BICUBIC) if picture.size != output else picture
 
         return Progress(
-            iteration=tally.iterations, total=options.iterations, content_loss=float(metrics[1]),
+            iteration=tally.iterations, total=total, content_loss=float(metrics[1]),
             style_loss=float(metrics[2]), total_loss=float(metrics[0]),
             elapsed=time.perf_counter() - tally.started, evaluations=tally.iterations,
-            scale=stage, scales=stages, size=canvas.size, _preview=preview,
+            scale=stage, scales=stages, size=canvas.size, _preview=preview, seconds_left=seconds_left,
         )
 
     def targets(
@@ -347,8 +377,9 @@ class Stylizer:
     def _final_losses(
         self, painted: Image.Image, canvas: Canvas, content_img: Image.Image, style_imgs: list[Image.Image],
         weights: list[float], options: StylizeOptions,
-    ) -> tuple[float, float]:
-        """L_content and L_style of the painted canvas as delivered (rounded to 8 bits), with float32 features."""
+    ) -> tuple[float, float, float]:
+        """L_content and L_style of the painted canvas as delivered (rounded to 8 bits), with float32 features,
+        and α = 1/(N·M) of conv4_2 at this size."""
         measure = dataclasses.replace(options, precision="float32")
         runner = self.runner(measure.optimizer, measure.precision)
         if options.preserve_colors:
@@ -361,7 +392,13 @@ class Stylizer:
             w * float(gram_style_layer_loss(feats[i], a))
             for i, a, w in zip(self.net.style_indices, grams, STYLE_LAYER_WEIGHTS, strict=True)
         )
-        return l_content, l_style
+        alpha = 1.0 / float(np.prod(feats[self.net.content_index].shape[1:]))
+        return l_content, l_style, alpha
+
+
+def _enlarged(picture: Image.Image, was: Canvas, canvas: Canvas) -> np.ndarray:
+    """A picture painted on canvas `was`, moved onto the (larger) `canvas`, in caffe space."""
+    return images.to_caffe(canvas.place(was.crop(picture), Image.Resampling.BICUBIC))
 
 
 def _normalise_weights(style_weights: Sequence[float] | None, count: int) -> list[float]:

@@ -16,8 +16,8 @@ CancelCheck = Callable[[], bool] | threading.Event
 class Progress:
     """One progress report: where the run is, its losses, and a preview on request."""
 
-    iteration: int
-    total: int
+    iteration: int  # iterations run so far
+    total: int  # iterations the run will take as far as known: the ceiling, less what stopped stages skipped
     content_loss: float
     style_loss: float
     total_loss: float
@@ -27,9 +27,14 @@ class Progress:
     scales: int
     size: tuple[int, int]  # (width, height) of the current stage
     _preview: Callable[[], Image.Image] = field(repr=False, compare=False, default=lambda: Image.new("RGB", (1, 1)))
+    # The engine's estimate of the time left: the remaining ceilings at each size's measured pace (an upper
+    # bound when the stop rule may end stages early). None: estimate from the iterations instead.
+    seconds_left: float | None = None
 
     @property
     def eta(self) -> float | None:
+        if self.seconds_left is not None:
+            return self.seconds_left
         if self.iteration <= 0:
             return None
         return self.elapsed * (self.total - self.iteration) / self.iteration

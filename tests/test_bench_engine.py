@@ -40,7 +40,8 @@ def test_bench_reports_ms_per_iteration_and_the_breakdown(tmp_path: Path) -> Non
     [memory] = [r for r in rows if "peak_rss_mb" in r]
     assert memory["peak_rss_mb"] > 100 and memory["peak_device_mb"] is None
     picture = [r for r in rows if "picture" in r]
-    assert picture and picture[0]["iterations"] == 200 and picture[0]["seconds_to_picture"] > 0
+    # 200 at most: the stop rule ends a stage whose loss has flattened
+    assert picture and 0 < picture[0]["iterations"] <= 200 and picture[0]["seconds_to_picture"] > 0
 
 
 def test_the_table_is_the_readmes() -> None:

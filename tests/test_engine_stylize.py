@@ -172,7 +172,7 @@ def test_out_of_memory_retries_smaller(random_net: Stylizer, monkeypatch: pytest
 
 
 def test_multiscale_plan_is_coarse_then_fine() -> None:
-    assert stage_plan(512, 300, True) == [Stage(256, 200), Stage(512, 100)]
+    assert stage_plan(512, 300, True, levels=2, ratio=0.5) == [Stage(256, 200), Stage(512, 100)]  # classic
     assert len(stage_plan(128, 300, True)) == 1
     assert len(stage_plan(512, 300, False)) == 1
 
