@@ -72,7 +72,7 @@ class Sketches:
 
 
 def _decoded(data: bytes) -> Image.Image:
-    return decode(data).image  # already at most SKETCH_SIDE a side (bot.images.sketch_input_bytes)
+    return decode(data).image  # already at most SKETCH_SIDE a side (bot.core.images.sketch_input_bytes)
 
 
 def _jpeg(image: Image.Image) -> bytes:

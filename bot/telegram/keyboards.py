@@ -1,4 +1,4 @@
-"""Inline keyboards and their callback data (each prefix is routed to one handler in bot.app)."""
+"""Inline keyboards and their callback data (each prefix is routed to one handler in bot.telegram.app)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from ..core.params import (
 CANCEL = "cancel"
 STYLE_LINK = "style-"  # t.me/<bot>?start=style-<preset>: open the bot with that style chosen
 PRESET_PREFIX = "p:"  # p:<owner_id>:<name>
-RESULT_PREFIX = "r:"  # r:<action>:<job_id>, action: one of bot.params.VARIATIONS or of the five below
+RESULT_PREFIX = "r:"  # r:<action>:<job_id>, action: one of bot.core.params.VARIATIONS or of the five below
 OTHER_STYLE, FILE, TIMELAPSE = "style", "file", "gif"
 PRIVATELY, DELETE = "dm", "del"  # in groups only
 REDO_PREFIX = "h:"  # h:<job_id>

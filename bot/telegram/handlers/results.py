@@ -1,4 +1,4 @@
-"""Every button under a result (`bot.keyboards.result_keyboard`), routed by `on_result_button`: the variations
+"""Every button under a result (`bot.telegram.keyboards.result_keyboard`), routed by `on_result_button`: the variations
 (painted again), Full-size file, Time-lapse, Other style, and in groups Send to me privately and Delete."""
 
 from __future__ import annotations
@@ -154,7 +154,8 @@ AT_LIMIT: dict[str, Text] = {
 
 
 async def on_result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A button under a result (bot.keyboards.result_keyboard): a variation painted again, or one of the others."""
+    """A button under a result (bot.telegram.keyboards.result_keyboard): a variation painted again, or one of the
+    others."""
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None or not isinstance(query.message, Message):
         return
