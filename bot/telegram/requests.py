@@ -31,7 +31,7 @@ def reply_to(message_id: int) -> ReplyParameters:
 async def fetch(bot: Bot, svc: Services, user_id: int, ref: ImageRef) -> str:
     """Download (or reuse) a picture from Telegram for a painting into the storage; its key (the checks and quotas:
     bot.core.requests.store_picture)."""
-    return await store_picture(svc, user_id, ref, lambda checked_ref: download(bot, checked_ref, svc.decodes))
+    return await store_picture(svc, user_id, ref, lambda picture: download(bot, picture, svc.decodes))
 
 
 async def find_preset(svc: Services, name: str, chat_id: int, *, owner_id: int | None = None) -> Preset:
