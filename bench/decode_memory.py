@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.decode_memory                      # 10 users each send a 60-megapixel RGBA PNG at once
     .venv/bin/python -m bench.decode_memory --pictures 4 --megapixels 30
 
-The bot runs in a child process of its own, as `stylebot run` does (`bot.app.build_application` + `serve`, on
+The bot runs in a child process of its own, as `stylebot run` does (`bot.telegram.app.build_application` + `serve`, on
 SQLite and a local folder), against `tests.support.fakebotapi.FakeBotApi` in this process. Each user sends the PNG
 as a file captioned `/style mosaic`; once every request has its status message (or a refusal), the child reports
 its peak resident memory (`resource.getrusage`: the bot only, not the fake API or the pictures made here), how many
@@ -56,8 +56,8 @@ def peak_rss_mb() -> float:
 
 async def child() -> None:
     """The bot alone: settings from the STYLEBOT_* variables; `stop` on stdin ends it and reports."""
-    from bot.app import build_application, serve
-    from bot.services import services
+    from bot.telegram.app import build_application, serve
+    from bot.telegram.services import services
     from settings import Settings
     from tests.support.bot import rate_limiter
 

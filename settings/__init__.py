@@ -42,7 +42,7 @@ class Settings:
     database_url: str = _env("DATABASE_URL", "")
     storage_url: str = _env("STORAGE_URL", "")  # "": the files folder in data_dir; else s3://BUCKET/PREFIX
     presets_dir: Path | None = _env("PRESETS_DIR", None, parse=Path)  # adds to the built-in presets
-    builtin_presets: bool = _env("BUILTIN_PRESETS", True)  # starry, scream, shipwreck and hat (bot/presets/)
+    builtin_presets: bool = _env("BUILTIN_PRESETS", True)  # starry, scream, shipwreck and hat (bot/core/presets/)
     sketch: bool = _env("SKETCH", True)  # an instant sketch in the chosen style while the painting is made
     weights: str = _env("WEIGHTS", "imagenet")
     workers: int = _env("WORKERS", 1)

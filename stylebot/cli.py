@@ -20,7 +20,7 @@ def _quiet_tensorflow() -> None:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """The bot plus STYLEBOT_WORKERS local worker processes (on one SQLite file, by default)."""
-    from bot.app import run_bot, startup_error
+    from bot.telegram.app import run_bot, startup_error
     from worker.pool import WorkerPool
 
     if args.workers is not None:
@@ -53,7 +53,7 @@ def cmd_stylize(args: argparse.Namespace, settings: Settings) -> int:
 
 def _builtin_or_file(style: Path) -> Path:
     """The built-in preset's painting when `style` names one and no such file exists, else `style`."""
-    from bot.presets import BUILTIN_PRESETS, path
+    from bot.core.presets import BUILTIN_PRESETS, path
 
     if style.exists():
         return style

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.keyboards import FORGET_PREFIX, PRESET_PREFIX, REDO_PREFIX, SETTINGS_PREFIX
-from bot.services import services
+from bot.telegram.keyboards import FORGET_PREFIX, PRESET_PREFIX, REDO_PREFIX, SETTINGS_PREFIX
+from bot.telegram.services import services
 from tests.support.backends import Backend
 from tests.support.bot import (
     ALICE,

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from telegram import Bot
 
-from bot.delivery import Delivery
-from bot.services import Services, Tuning
+from bot.core.services import Services, Tuning
+from bot.telegram.delivery import Delivery
 from jobs.bot_stores import BotStores, open_bot_stores
 from jobs.models import JobOutcome
 from jobs.queue.sqlite import SqliteWorkerQueue

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 from telegram import Bot
 
-from bot.app import build_application, default_rate_limiter, serve
-from bot.captions import queued_text, status_text
-from bot.delivery import Delivery, queue_mirror
-from bot.services import Services, Tuning
+from bot.core.captions import queued_text, status_text
+from bot.core.delivery import queue_mirror
+from bot.core.services import Services, Tuning
+from bot.telegram.app import build_application, default_rate_limiter, serve
+from bot.telegram.delivery import Delivery
 from jobs import keys
 from jobs.bot_stores import BotStores
 from jobs.models import ClaimedJob, JobOutcome, JobParams, NewJob

@@ -20,12 +20,12 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
-import bot.i18n
-from bot.captions import result_caption, status_text
-from bot.delivery import Delivery
-from bot.delivery.status_edits import Edit
-from bot.i18n import LANGUAGES, N_, NP_, SOURCE, language_of, translator
-from bot.services import Services, Tuning
+import bot.core.i18n
+from bot.core.captions import result_caption, status_text
+from bot.core.i18n import LANGUAGES, N_, NP_, SOURCE, language_of, translator
+from bot.core.services import Services, Tuning
+from bot.telegram.delivery import Delivery
+from bot.telegram.delivery.status_edits import Edit
 from jobs.models import JobState
 from settings import Settings
 from tests.support.bot import bot_settings, fake_api, is_status, job_status, private, running_bot, workers
@@ -94,8 +94,9 @@ def test_telegram_language_codes_pick_a_catalog(code: str | None, language: str)
 
 
 def test_the_pot_is_what_pybabel_extracts_from_the_code(tmp_path: Path) -> None:
-    """The command in bot/i18n.py's docstring, run now, gives the committed .pot's messages (none missing or stale)."""
-    doc = (bot.i18n.__doc__ or "").replace("\\\n", " ")
+    """The command in bot/core/i18n.py's docstring, run now, gives the committed .pot's messages (none missing or
+    stale)."""
+    doc = (bot.core.i18n.__doc__ or "").replace("\\\n", " ")
     [command] = [line.strip() for line in doc.splitlines() if line.strip().startswith("pybabel extract")]
     argv = shlex.split(command)[1:]
     output = argv.index("-o") + 1
@@ -107,8 +108,8 @@ def test_the_pot_is_what_pybabel_extracts_from_the_code(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     extracted = messages(read(tmp_path / "messages.pot"))
     committed = messages(read(LOCALES / "messages.pot"))
-    assert sorted(map(str, extracted.keys() - committed.keys())) == [], "run the pybabel commands in bot/i18n.py"
-    assert sorted(map(str, committed.keys() - extracted.keys())) == [], "run the pybabel commands in bot/i18n.py"
+    assert sorted(map(str, extracted.keys() - committed.keys())) == [], "run the pybabel commands in bot/core/i18n.py"
+    assert sorted(map(str, committed.keys() - extracted.keys())) == [], "run the pybabel commands in bot/core/i18n.py"
 
 
 def literal_msgids() -> list[tuple[str, str | tuple[str, str]]]:

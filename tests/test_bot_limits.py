@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.images import DECODE_SLOTS, DecodeGate
-from bot.services import services
+from bot.core.images import DECODE_SLOTS, DecodeGate
+from bot.telegram.services import services
 from jobs.bot_stores import bot_stores
 from jobs.storage import open_storage
 from settings import Settings

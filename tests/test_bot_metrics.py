@@ -16,7 +16,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 import presence
-from bot import metrics
+from bot.core import metrics
 from jobs.models import JobState, JobStatus
 from tests.support.bot import (
     ALICE,
@@ -153,7 +153,7 @@ async def test_bot_serves_metrics_and_health_after_a_done_and_a_failed_job(
 def test_bot_metrics_and_health_import_no_tensorflow() -> None:
     """The bot process (and the HEALTHCHECK) must stay light: no TensorFlow, Keras or JAX."""
     code = (
-        "import sys, bot.app, bot.metrics, presence, stylebot.cli, jobs.bot_stores; "
+        "import sys, bot.telegram.app, bot.core.metrics, presence, stylebot.cli, jobs.bot_stores; "
         "print(sorted(m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules))"
     )
     root = Path(__file__).parents[1]

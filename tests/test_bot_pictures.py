@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from PIL import Image
 from telegram import File
 
-import bot.limits
-from bot.captions import final_status_text
-from bot.i18n import translator
-from bot.images import BadImage, read_file, validate_image
-from bot.parsing import PRESET_NAME_MAX, parse_command, preset_key, validate_preset_name
+import bot.core.limits
+from bot.core.captions import final_status_text
+from bot.core.i18n import translator
+from bot.core.images import BadImage, validate_image
+from bot.core.parsing import PRESET_NAME_MAX, parse_command, preset_key, validate_preset_name
+from bot.telegram.images import read_file
 from engine.errors import EngineError
 from jobs.bot_stores import BotStores
 from jobs.models import ErrorCode, JobState
@@ -85,7 +86,7 @@ async def test_a_file_of_unknown_size_is_read_up_to_the_limit_only(tmp_path: Pat
 
 async def test_a_download_without_file_size_stops_at_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """getFile and the message say nothing of the size; the body streams on (64 MB); reading stops at the limit."""
-    monkeypatch.setattr(bot.limits, "MAX_DOWNLOAD_BYTES", 256 * 1024)
+    monkeypatch.setattr(bot.core.limits, "MAX_DOWNLOAD_BYTES", 256 * 1024)
     body = 64 * 1024 * 1024
     async with fake_api() as api:
         settings = bot_settings(tmp_path, api)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.presets import BUILTIN_PRESETS, picture
+from bot.core.presets import BUILTIN_PRESETS, picture
 from imaging import decode
 from settings import Settings
 from tests.support.bot import ALICE, fake_api, is_result, private, running_bot, workers

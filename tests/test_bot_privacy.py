@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_application, run_bot, startup_error
+from bot.telegram.app import build_application, run_bot, startup_error
 from settings import Settings
 from stylebot import cli
 from tests.support.bot import ALICE, GROUP, bot_settings, fake_api, private, running_bot

@@ -9,15 +9,15 @@ import logging
 import pytest
 from PIL import Image
 
-from bot.albums import AlbumCollector, AlbumPair, pair_album
-from bot.app import NO_TOKEN, run_bot
-from bot.captions import history_line, queued_text, result_caption, status_text
-from bot.images import BadImage, validate_image
-from bot.limits import MAX_DOWNLOAD_BYTES, ImageRef, image_refusal, is_allowed
-from bot.logs import RedactToken
-from bot.params import job_params, step_strength, varied
-from bot.parsing import parse_command, preset_key, validate_preset_name
-from bot.progress import eta_text, format_duration, percent, progress_bar
+from bot.core.albums import AlbumCollector, AlbumPair, pair_album
+from bot.core.captions import history_line, queued_text, result_caption, status_text
+from bot.core.images import BadImage, validate_image
+from bot.core.limits import MAX_DOWNLOAD_BYTES, ImageRef, image_refusal, is_allowed
+from bot.core.logs import RedactToken
+from bot.core.params import job_params, step_strength, varied
+from bot.core.parsing import parse_command, preset_key, validate_preset_name
+from bot.core.progress import eta_text, format_duration, percent, progress_bar
+from bot.telegram.app import NO_TOKEN, run_bot
 from jobs.models import JobParams, JobState, JobStatus, Preferences
 from settings import Settings
 from tests.support.bot import job_status

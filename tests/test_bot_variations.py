@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from bot.captions import params_line, result_caption
-from bot.handlers.me import format_size, stored_bytes
-from bot.i18n import translator
-from bot.keyboards import RESULT_PREFIX, TIMELAPSE, offers_timelapse, result_keyboard
-from bot.params import STROKES, job_params, varied
-from bot.services import services
+from bot.core.captions import params_line, result_caption
+from bot.core.i18n import translator
+from bot.core.params import STROKES, job_params, varied
+from bot.telegram.handlers.me import format_size, stored_bytes
+from bot.telegram.keyboards import RESULT_PREFIX, TIMELAPSE, offers_timelapse, result_keyboard
+from bot.telegram.services import services
 from jobs import keys
 from jobs.models import JobParams, JobState, Preferences
 from jobs.storage import LocalStorage

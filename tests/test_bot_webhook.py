@@ -18,8 +18,8 @@ import pytest
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
-from bot.app import build_application, serve, startup_error
-from bot.webhook import MAX_BODY_BYTES, webhook_options
+from bot.telegram.app import build_application, serve, startup_error
+from bot.telegram.webhook import MAX_BODY_BYTES, webhook_options
 from settings import Settings
 from tests.support.bot import (
     ALICE,

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from bot.app import CountingRateLimiter, build_application, serve
-from bot.services import Tuning
+from bot.core.services import Tuning
+from bot.telegram.app import CountingRateLimiter, build_application, serve
 from jobs.models import JobParams, JobState, JobStatus
 from settings import Settings
 from tests.support.fakebotapi import FakeBotApi, TgChat, TgUser

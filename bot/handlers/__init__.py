@@ -1,1 +1,0 @@
-"""Telegram update handlers, one concern a module; bot.app registers them."""

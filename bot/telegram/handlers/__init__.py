@@ -1,0 +1,1 @@
+"""Telegram update handlers, one concern a module; bot.telegram.app registers them."""
