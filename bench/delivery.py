@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.stats import percentile
 from bot.core.captions import queued_text
 from bot.core.services import Tuning
 from bot.telegram import delivery as delivery_module
@@ -62,11 +63,6 @@ STYLE = "mosaic"
 STATUS_IDS = 10_000_000  # status message ids: this + the job id (the fake hands out its own from 100)
 PICTURE = picture(fmt="PNG")
 POSITION = re.compile(r"position (\d+) in the queue|(next in line)|(starting now)")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def busiest_second(times: list[float]) -> int:

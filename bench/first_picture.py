@@ -28,6 +28,7 @@ from typing import Any
 
 from PIL import Image
 
+from bench.stats import percentile
 from jobs.bot_stores import bot_stores
 from settings import Settings
 from tests.support.bot import fake_api, is_result, private, running_bot, workers
@@ -50,11 +51,6 @@ def photo(seed: int, side: int) -> bytes:
 
 def is_sketch(call: Any) -> bool:
     return call.method == "sendPhoto" and call.status == 200 and SKETCH_CAPTION in (call.caption or "")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def summary(name: str, values: list[float]) -> dict[str, Any]:

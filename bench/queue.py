@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench.noop_engine import LOG_ENV, SLOW, called_times
+from bench.stats import percentile
 from jobs import keys
 from jobs.bot_stores import BotStores, open_bot_stores
 from jobs.models import JobParams, JobState, NewJob
@@ -35,11 +36,6 @@ from worker.pool import WorkerPool
 ROOT = Path(__file__).resolve().parents[1]
 
 ENGINE = {"STYLEBOT_ENGINE_FACTORY": "bench.noop_engine:make_engine"}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def request(stores: BotStores, n: int, users: int, content: bytes | None) -> NewJob:

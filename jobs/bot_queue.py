@@ -11,7 +11,17 @@ from sqlalchemy import RowMapping
 
 from jobs import keys, sql
 from jobs.database import Database, Transaction
-from jobs.models import EnqueueResult, JobLimits, JobParams, JobState, JobStatus, LimitReached, NewJob, QueueStats
+from jobs.models import (
+    EnqueueResult,
+    JobLimits,
+    JobParams,
+    JobState,
+    JobStatus,
+    LimitKind,
+    LimitReached,
+    NewJob,
+    QueueStats,
+)
 from jobs.queue import Dispatch
 from jobs.storage import DeleteFailed, Storage
 
@@ -35,11 +45,11 @@ async def _check_limits(tx: Transaction, limits: JobLimits, user_id: int, now: f
     """Raise LimitReached when one more job would break a limit (read under the transaction's lock)."""
     waiting = int(await tx.scalar(sql.COUNT_WAITING) or 0)
     if waiting >= limits.max_waiting:
-        raise LimitReached("waiting", waiting, limits.max_waiting)
+        raise LimitReached(LimitKind.WAITING, waiting, limits.max_waiting)
     if limits.max_active is not None:
         active = int(await tx.scalar(sql.COUNT_ACTIVE, {"user": user_id}) or 0)
         if active >= limits.max_active:
-            raise LimitReached("active", active, limits.max_active)
+            raise LimitReached(LimitKind.ACTIVE, active, limits.max_active)
     await _check_daily(tx, limits, user_id, now)
 
 
@@ -47,7 +57,7 @@ async def _check_daily(tx: Transaction, limits: JobLimits, user_id: int, now: fl
     if limits.max_per_day is not None:
         today = int(await tx.scalar(sql.COUNT_CREATED_SINCE, {"user": user_id, "since": now - DAY_S}) or 0)
         if today >= limits.max_per_day:
-            raise LimitReached("daily", today, limits.max_per_day)
+            raise LimitReached(LimitKind.DAILY, today, limits.max_per_day)
 
 
 def row_to_status(row: RowMapping, position: int = 0) -> JobStatus:

@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping
 from jobs import sql
 from jobs.bot_queue import DAY_S
 from jobs.database import Database
-from jobs.models import DeliveryRecord, LimitReached, PendingPhoto
+from jobs.models import DeliveryRecord, LimitKind, LimitReached, PendingPhoto
 from jobs.storage import Storage
 
 
@@ -69,7 +69,7 @@ class SqlChatStateStore:
                 await tx.lock(f"stylebot:uploads:{user_id}")
                 used = int(await tx.scalar(sql.UPLOADED_SINCE, {"user": user_id, "since": now - DAY_S}) or 0)
                 if used + size > max_bytes:
-                    raise LimitReached("uploads", used, max_bytes)
+                    raise LimitReached(LimitKind.UPLOADS, used, max_bytes)
             await tx.execute(sql.LOG_UPLOAD, {"user": user_id, "bytes": size, "now": now})
 
     async def mark_pending_used(self, chat_id: int, user_id: int) -> None:

@@ -98,13 +98,20 @@ class JobLimits:
     max_per_day: int | None = None
 
 
+class LimitKind(StrEnum):
+    """Which limit held."""
+
+    WAITING = "waiting"  # the global queue cap
+    ACTIVE = "active"  # a user's queued and running jobs
+    DAILY = "daily"  # a user's jobs a day
+    PRESETS = "presets"  # a chat's saved styles
+    UPLOADS = "uploads"  # a user's stored picture bytes a day
+
+
 class LimitReached(Exception):
-    """A limit held where the row would be inserted: `kind` names it, `count` is what there is, `limit` the most.
+    """A limit held where the row would be inserted: `kind` names it, `count` is what there is, `limit` the most."""
 
-    kinds: "waiting" (the global queue cap), "active" and "daily" (a user's jobs), "presets" (a chat's styles),
-    "uploads" (a user's stored bytes a day)."""
-
-    def __init__(self, kind: str, count: int, limit: int) -> None:
+    def __init__(self, kind: LimitKind, count: int, limit: int) -> None:
         super().__init__(f"{kind} limit reached: {count} of {limit}")
         self.kind = kind
         self.count = count

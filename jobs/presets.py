@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping
 
 from jobs import keys, sql
 from jobs.database import Database
-from jobs.models import LimitReached, Preset
+from jobs.models import LimitKind, LimitReached, Preset
 from jobs.storage import Storage
 
 
@@ -64,7 +64,7 @@ class SqlPresetStore:
                 if replaced is None and chat_id is not None and max_per_chat is not None:
                     count = int(await tx.scalar(sql.COUNT_CHAT_PRESETS, {"chat": chat_id}) or 0)
                     if count >= max_per_chat:
-                        raise LimitReached("presets", count, max_per_chat)
+                        raise LimitReached(LimitKind.PRESETS, count, max_per_chat)
                 await tx.execute(
                     sql.UPSERT_PRESET,
                     {

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from imaging import SUFFIX_BY_MIME_TYPE
 from jobs.interface import BotQueue
-from jobs.models import JobLimits, LimitReached
+from jobs.models import JobLimits, LimitKind, LimitReached
 from settings import Settings
 
 from .i18n import N_, NP_, Text
@@ -76,13 +76,13 @@ def upload_cap(settings: Settings, user_id: int) -> int | None:
 
 def limit_refusal(reached: LimitReached) -> Text:
     """What the user reads when a limit holds, whether the early check or the insert found it."""
-    if reached.kind == "waiting":
+    if reached.kind == LimitKind.WAITING:
         return NP_(
             "I'm very busy right now: {n} picture is waiting. Please try again in a few minutes.",
             "I'm very busy right now: {n} pictures are waiting. Please try again in a few minutes.",
             reached.count,
         )
-    if reached.kind == "active":
+    if reached.kind == LimitKind.ACTIVE:
         return NP_(
             "You already have {n} picture in the queue (the limit is {limit}). "
             "Please wait for it to finish, or /cancel it.",
@@ -91,13 +91,13 @@ def limit_refusal(reached: LimitReached) -> Text:
             reached.count,
             limit=reached.limit,
         )
-    if reached.kind == "daily":
+    if reached.kind == LimitKind.DAILY:
         return NP_(
             "You have reached today's limit of {n} picture. Please come back tomorrow.",
             "You have reached today's limit of {n} pictures. Please come back tomorrow.",
             reached.limit,
         )
-    if reached.kind == "presets":
+    if reached.kind == LimitKind.PRESETS:
         return NP_(
             "This chat already has {n} style, the most it can keep. Delete it first with /deletestyle <name>.",
             "This chat already has {n} styles, the most it can keep. Delete one first with /deletestyle <name>.",
@@ -118,13 +118,13 @@ async def quota_refusal(settings: Settings, queue: BotQueue, user_id: int) -> Te
     limits = job_limits(settings, user_id)
     waiting = await queue.count_waiting()
     if waiting >= limits.max_waiting:
-        return limit_refusal(LimitReached("waiting", waiting, limits.max_waiting))
+        return limit_refusal(LimitReached(LimitKind.WAITING, waiting, limits.max_waiting))
     if limits.max_active is not None:
         active = await queue.count_active(user_id)
         if active >= limits.max_active:
-            return limit_refusal(LimitReached("active", active, limits.max_active))
+            return limit_refusal(LimitReached(LimitKind.ACTIVE, active, limits.max_active))
     if limits.max_per_day is not None:
         today = await queue.count_today(user_id)
         if today >= limits.max_per_day:
-            return limit_refusal(LimitReached("daily", today, limits.max_per_day))
+            return limit_refusal(LimitReached(LimitKind.DAILY, today, limits.max_per_day))
     return None

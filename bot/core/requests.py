@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jobs import keys
-from jobs.models import LimitReached, Preset
+from jobs.models import LimitKind, LimitReached, Preset
 from jobs.storage import MissingFile
 
 from .i18n import N_, OneOf, Text, Translator
-from .images import BadImage, Checked, sketch_input_bytes, thumbnail_bytes
+from .images import BadImage, Checked, JpegCache, sketch_input_bytes, thumbnail_bytes
 from .limits import ImageRef, image_refusal, limit_refusal, quota_refusal, upload_cap
 from .parsing import preset_key
 from .services import Services
@@ -62,7 +62,7 @@ async def store_picture(
     if cap is not None:
         used = await svc.chat_state.uploaded_today(user_id)
         if used + (ref.file_size or 0) > cap:
-            raise Refused(limit_refusal(LimitReached("uploads", used, cap)))
+            raise Refused(limit_refusal(LimitReached(LimitKind.UPLOADS, used, cap)))
     try:
         checked = await download(ref)
         await svc.chat_state.record_upload(user_id, len(checked.data), max_bytes=cap)
@@ -78,28 +78,34 @@ async def store_picture(
 
 async def sketch_input(svc: Services, key: str) -> bytes:
     """The stored picture at most SKETCH_SIDE a side: the copy made when it was fetched, else decoded now."""
-    cached = svc.sketch_inputs.get(key)
-    if cached is not None:
-        return cached
-    picture = await svc.read_picture(key)
-    if picture is None:
+    made = await _small_copy(svc, svc.sketch_inputs, key, sketch_input_bytes)
+    if made is None:
         raise MissingFile(key)
-    made = await svc.decodes.run(sketch_input_bytes, picture)
-    svc.sketch_inputs.put(key, made)
     return made
 
 
 async def thumbnail(svc: Services, key: str) -> bytes:
     """The stored picture's thumbnail: the one made when it was fetched, else decoded now (through the gate)."""
-    thumb = svc.thumbnails.get(key)
-    if thumb is not None:
-        return thumb
+    thumb = await _small_copy(svc, svc.thumbnails, key, thumbnail_bytes)
+    if thumb is None:
+        raise Refused(N_("I no longer have that photo; please send it again."))
+    return thumb
+
+
+async def _small_copy(
+    svc: Services, cache: JpegCache, key: str, make: Callable[[bytes], bytes]
+) -> bytes | None:
+    """A small JPEG of the stored picture from `cache`, else made now through the decode gate and kept; None when
+    the picture is gone."""
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     picture = await svc.read_picture(key)
     if picture is None:
-        raise Refused(N_("I no longer have that photo; please send it again."))
-    thumb = await svc.decodes.run(thumbnail_bytes, picture)
-    svc.thumbnails.put(key, thumb)
-    return thumb
+        return None
+    made = await svc.decodes.run(make, picture)
+    cache.put(key, made)
+    return made
 
 
 async def find_preset(

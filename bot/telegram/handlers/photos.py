@@ -67,18 +67,7 @@ async def _private_picture(bot: Bot, svc: TelegramServices, msg: Message, user: 
     pending = await svc.chat_state.get_pending(msg.chat_id, user.id, svc.tuning.pending_ttl_s)
     if pending is not None and not pending.used:
         style = await fetch(bot, svc, user.id, ref)
-        await submit(
-            bot,
-            svc,
-            chat_id=msg.chat_id,
-            chat_type=msg.chat.type,
-            user=user,
-            content=pending.image_key,
-            styles=(style,),
-            style_name="",
-            reply_message_id=msg.id,
-            request_message_id=msg.id,
-        )
+        await _submit(bot, svc, msg, user, pending.image_key, (style,), "")
         await svc.chat_state.clear_pending(msg.chat_id, user.id)
         return
     content = await fetch(bot, svc, user.id, ref)

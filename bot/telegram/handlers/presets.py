@@ -12,7 +12,7 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from imaging import SUFFIXES
-from jobs.models import LimitReached, Preset
+from jobs.models import LimitKind, LimitReached, Preset
 
 from ...core.i18n import N_, Translator, translator
 from ...core.identity import Requester
@@ -150,7 +150,7 @@ async def _check_chat_preset_change(bot: Bot, svc: TelegramServices, msg: Messag
     if not replacing:  # the fast check before downloading; the insert is the authority
         count, limit = await svc.presets.count(msg.chat_id), svc.settings.max_presets_per_chat
         if count >= limit:
-            raise Refused(limit_refusal(LimitReached("presets", count, limit)))
+            raise Refused(limit_refusal(LimitReached(LimitKind.PRESETS, count, limit)))
 
 
 async def _may_manage_styles(bot: Bot, svc: TelegramServices, msg: Message, user: Requester) -> bool:
