@@ -1,5 +1,6 @@
-"""`stylebot worker` processes through outages of the real servers (Postgres stopped in immediate mode, the S3 store
-stopped): no process exits, no job is lost, failed or run twice, and each user gets exactly one result."""
+"""Outages of the real servers (Postgres stopped in immediate mode, the S3 store stopped): `stylebot worker`
+processes ride them out (no process exits, no job is lost, failed or run twice, each user gets exactly one result),
+and /forget says when the store refused its deletions."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,9 +16,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from jobs.bot_queue import ForgetIncomplete
 from jobs.bot_stores import BotStores, bot_stores
 from jobs.database import libpq_url
 from jobs.models import JobState
+from jobs.retention import prune
 from presence import heartbeat_age, worker_name
 from settings import Settings
 from tests.support.jobs import new_job, wait_for, wait_state
@@ -104,14 +108,10 @@ def live_queue_jobs(database_url: str) -> int:
     return int(row[0])
 
 
-@pytest.mark.skip(
-    reason="known bug (issue 18, item 4): in a loaded full run a job whose worker's procrastinate worker restarted "
-    "during the outage can stay queued with attempts 0 and nothing to run it; the test passes alone. Being fixed."
-)
 async def test_workers_ride_out_a_database_outage_mid_painting(tmp_path: Path) -> None:
     """Postgres stops (immediate mode) while two workers paint: both workers stay up, reconnect and record their
     results; neither job runs twice, and each user gets exactly one result."""
-    server = PostgresServer(tmp_path / "postgres")
+    server = PostgresServer(tmp_path / "postgres", durable=True)  # an immediate stop keeps what was committed
     server.start()
     workers: Workers | None = None
     try:
@@ -136,7 +136,11 @@ async def test_workers_ride_out_a_database_outage_mid_painting(tmp_path: Path) -
                 status = await stores.jobs.status(job_id)
                 assert status is not None and status.attempts == 1  # its worker was never gone
         workers.assert_all_running()
-        assert live_queue_jobs(settings.database) == 0  # procrastinate's queue agrees: nothing left to run
+
+        async def queue_empty() -> bool:  # procrastinate's queue agrees: nothing left to run (its acknowledgement of
+            return live_queue_jobs(settings.database) == 0  # the last job may follow the result by its pool's retry)
+
+        await wait_for(queue_empty, within=30, interval=0.2)
     finally:
         if workers is not None:
             await workers.stop()
@@ -180,4 +184,34 @@ async def test_workers_ride_out_a_picture_store_outage(
     finally:
         if workers is not None:
             await workers.stop()
+        s3.stop()
+
+
+async def test_forget_during_a_picture_store_outage_says_so_and_the_sweep_deletes_them_later(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/forget while the S3 store refuses every deletion (stopped): the user's rows go at once, the answer says the
+    pictures are not all deleted yet, and the retention sweep deletes them once the store is back."""
+    s3 = S3Server(tmp_path / "s3")
+    s3.start()
+    try:
+        s3.create_bucket("forget")
+        for name, value in s3.env().items():
+            monkeypatch.setenv(name, value)
+        settings = make_settings(tmp_path, database_url=postgres_url, storage_url="s3://forget/stylebot")
+        async with opened(settings) as stores:
+            job_id = (await stores.jobs.enqueue(new_job(stores.storage, 7, 1))).job_id
+            left = {item.key for item in stores.storage.objects("users/7/")}
+            assert left  # the photo and the style of the request
+            s3.stop()
+            with pytest.raises(ForgetIncomplete) as refused:
+                await stores.jobs.forget_user(7)
+            assert refused.value.removed == 1 and "not" in str(refused.value)
+            assert await stores.jobs.status(job_id) is None  # the rows are gone all the same
+            s3.restart()
+            assert {item.key for item in stores.storage.objects("users/7/")} == left  # nothing was deleted
+            later = time.time() + 2 * 3600  # past the grace for pictures being written right now
+            await prune(stores.database, stores.storage, older_than_s=30 * 24 * 3600, now=later)
+            assert list(stores.storage.objects("users/7/")) == []
+    finally:
         s3.stop()

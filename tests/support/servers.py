@@ -191,16 +191,17 @@ class PostgresServer:
     SETTINGS: ClassVar[dict[str, str]] = {
         "listen_addresses": "'127.0.0.1'",
         "unix_socket_directories": "''",  # TCP only: no socket file to clash on or to outlive a killed server
-        "fsync": "off",  # test data is thrown away; durability only costs time
-        "synchronous_commit": "off",
-        "full_page_writes": "off",
         "max_connections": "200",
         "jit": "off",  # JIT compilation only slows the short queries tests run
         "timezone": "'UTC'",
     }
+    # Test data is thrown away, so durability only costs time; but a server stopped in immediate mode (a crash, to
+    # Postgres) then loses the commits of its last moments, which a real server keeps: outage tests ask for durable.
+    NOT_DURABLE: ClassVar[dict[str, str]] = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
-    def __init__(self, data_dir: Path, *, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, *, port: int | None = None, durable: bool = False) -> None:
         self.data_dir = Path(data_dir).absolute()
+        self.durable = durable
         self.home: Path | None = None  # where the cluster really lives when it cannot live in data_dir (root)
         self.host = "127.0.0.1"
         self._port = port
@@ -452,7 +453,8 @@ class PostgresServer:
             self._run(args, timeout=120)
         except subprocess.CalledProcessError as err:
             raise ServerStartError(f"initdb failed ({err.returncode}):\n{err.output}") from err
-        settings = "".join(f"{key} = {value}\n" for key, value in self.SETTINGS.items())
+        chosen = self.SETTINGS if self.durable else {**self.SETTINGS, **self.NOT_DURABLE}
+        settings = "".join(f"{key} = {value}\n" for key, value in chosen.items())
         with (self.pgdata / "postgresql.conf").open("a") as conf:
             conf.write(f"\n# tests/support/servers.py\n{settings}")
 

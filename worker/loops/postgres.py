@@ -162,8 +162,10 @@ async def _recover_stalled_forever(app: App, context: WorkerContext) -> None:
     """Every few seconds, retry the jobs of workers that stopped answering (any machine's); keep the job table's
     statistics fresh.
 
-    Only after the database has answered for a lease: an outage silences every worker's heartbeats at once, so
-    right after one (or at this worker's start) every worker looks stalled until it has beaten again.
+    Only after the database has answered, quickly and without a break, for a lease: an outage silences every
+    worker's heartbeats at once, so right after one (or at this worker's start) every worker looks stalled until it
+    has beaten again. A pass that waits on the database (its pool blocks through a short outage rather than failing)
+    counts as a break, or it would come back with the outage's stale heartbeats and take jobs from healthy workers.
     """
     lease_s = context.settings.lease_s
     interval = max(1.0, lease_s / 3)
@@ -171,12 +173,13 @@ async def _recover_stalled_forever(app: App, context: WorkerContext) -> None:
     while True:
         started = time.monotonic()
         try:
-            if answering_since is not None and started - answering_since >= lease_s:
-                await recover_stalled(app, _queue(context), lease_s)
-            else:
-                await check_database(app)
-                if answering_since is None:
-                    answering_since = started
+            async with asyncio.timeout(interval):
+                if answering_since is not None and started - answering_since >= lease_s:
+                    await recover_stalled(app, _queue(context), lease_s)
+                else:
+                    await check_database(app)
+            if answering_since is None:
+                answering_since = time.monotonic()
         except Exception:
             answering_since = None
             log.warning("recovering stalled jobs failed; will try again", exc_info=True)
