@@ -11,6 +11,7 @@ from sqlalchemy import RowMapping
 
 from jobs import keys, sql
 from jobs.database import Database, Transaction
+from jobs.identities import Platform, id_range, platform_of
 from jobs.models import (
     EnqueueResult,
     JobLimits,
@@ -187,8 +188,9 @@ class SqlBotQueue:
             position = int(await self._db.scalar(sql.QUEUE_POSITION, {"turn": row["turn"], "id": job_id}) or 0)
         return row_to_status(row, position)
 
-    async def active(self) -> list[JobStatus]:
-        """Queued and running jobs in the order they run, with positions (the rule of `sql.QUEUE_POSITION`)."""
+    async def active(self, platform: Platform | None = None) -> list[JobStatus]:
+        """Queued and running jobs in the order they run, with positions (the rule of `sql.QUEUE_POSITION`: one
+        queue for every platform); only `platform`'s chats' jobs when given."""
         result: list[JobStatus] = []
         queued = 0
         for row in await self._db.fetchall(sql.ACTIVE_JOBS):
@@ -197,7 +199,7 @@ class SqlBotQueue:
                 result.append(row_to_status(row, queued))
             else:
                 result.append(row_to_status(row))
-        return result
+        return [job for job in result if platform is None or platform_of(job.chat_id) == platform]
 
     async def cancel(self, job_id: int) -> bool:
         """Cancel a queued job now, or ask its worker to stop a running one; False if it already ended."""
@@ -211,9 +213,12 @@ class SqlBotQueue:
     async def set_status_message(self, job_id: int, message_id: int) -> None:
         await self._db.execute(sql.SET_STATUS_MESSAGE, {"message": message_id, "id": job_id})
 
-    async def undelivered(self) -> list[JobStatus]:
-        """Finished jobs the chat has not been told about yet, oldest first."""
-        return [row_to_status(row) for row in await self._db.fetchall(sql.UNDELIVERED_JOBS)]
+    async def undelivered(self, platform: Platform | None = None) -> list[JobStatus]:
+        """Finished jobs the chat has not been told about yet, oldest first; only `platform`'s when given (each
+        front end delivers its own)."""
+        low, high = id_range(platform) if platform is not None else (-(2**63), 2**63 - 1)
+        rows = await self._db.fetchall(sql.UNDELIVERED_JOBS, {"low": low, "high": high})
+        return [row_to_status(row) for row in rows]
 
     async def mark_delivered(self, job_id: int) -> bool:
         """True only for the call that moved the job to delivered."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from jobs.bot_queue import SqlBotQueue
 from jobs.chat_state import SqlChatStateStore
 from jobs.database import Database
+from jobs.identities import SqlIdentityStore
 from jobs.migrate import apply_migrations
 from jobs.preferences import SqlPreferencesStore
 from jobs.presets import SqlPresetStore
@@ -22,7 +23,7 @@ from settings import Settings
 @dataclass
 class BotStores:
     """The bot's side of the job system: `.jobs` (BotQueue), `.presets`, `.preferences`, `.chat_state`,
-    `.storage`."""
+    `.storage`, `.identities` (each platform's ids as stored)."""
 
     database: Database
     storage: Storage
@@ -31,6 +32,7 @@ class BotStores:
     presets: SqlPresetStore
     preferences: SqlPreferencesStore
     chat_state: SqlChatStateStore
+    identities: SqlIdentityStore
 
     async def close(self) -> None:
         await self.dispatch.close()
@@ -51,6 +53,7 @@ async def open_bot_stores(settings: Settings) -> BotStores:
         presets=SqlPresetStore(database, storage),
         preferences=SqlPreferencesStore(database),
         chat_state=SqlChatStateStore(database, storage),
+        identities=SqlIdentityStore(database),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from jobs.identities import Platform
 from jobs.models import (
     DeliveryRecord,
     EnqueueResult,
@@ -44,8 +45,9 @@ class BotQueue(Protocol):
         """The job's state, progress and queue position (cheap: safe to call every few seconds)."""
         ...
 
-    async def active(self) -> list[JobStatus]:
-        """Queued and running jobs in the order they run (for refreshing status messages)."""
+    async def active(self, platform: Platform | None = None) -> list[JobStatus]:
+        """Queued and running jobs in the order they run (positions count every platform's); only `platform`'s
+        when given."""
         ...
 
     async def cancel(self, job_id: int) -> bool:
@@ -56,8 +58,9 @@ class BotQueue(Protocol):
         """Remember the chat message that shows this job's progress."""
         ...
 
-    async def undelivered(self) -> list[JobStatus]:
-        """Finished jobs (done, failed, cancelled) whose outcome the chat has not been told yet."""
+    async def undelivered(self, platform: Platform | None = None) -> list[JobStatus]:
+        """Finished jobs (done, failed, cancelled) whose outcome the chat has not been told yet; only `platform`'s
+        when given."""
         ...
 
     async def mark_delivered(self, job_id: int) -> bool:

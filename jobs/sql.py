@@ -55,7 +55,10 @@ JOIN chats c ON c.id = r.chat_id
 
 JOB_BY_ID = SELECT_JOBS + "WHERE j.id = :id"
 ACTIVE_JOBS = SELECT_JOBS + f"WHERE j.state IN {ACTIVE} ORDER BY j.turn, j.id"
-UNDELIVERED_JOBS = SELECT_JOBS + f"WHERE j.state IN {FINISHED} ORDER BY j.id"
+# One platform's (jobs.identities.id_range): each front end delivers its own.
+UNDELIVERED_JOBS = SELECT_JOBS + (
+    f"WHERE j.state IN {FINISHED} AND r.chat_id >= :low AND r.chat_id < :high ORDER BY j.id"
+)
 USER_HISTORY = SELECT_JOBS + "WHERE j.user_id = :user ORDER BY j.id DESC LIMIT :limit"
 
 # Jobs run in (turn, id) order, so a queued job's position is 1 + the queued jobs before it in that order (an

@@ -8,7 +8,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from jobs.bot_stores import bot_stores
+from jobs.identities import Platform
 from jobs.migrate import MigrationError, apply_migrations, main
+from jobs.models import JobParams
+from tests.support.settings import make_settings
 
 SQLITE_TABLES = {"chats", "users", "requests", "jobs", "presets", "user_settings", "pending", "deliveries", "workers"}
 
@@ -93,6 +97,34 @@ def test_paths_of_an_old_database_become_storage_keys(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         row = conn.execute("SELECT content_key, style_keys, turn FROM jobs").fetchone()
     assert row == ("users/1/uploads/a.jpg", '["presets/global/s.png"]', 0)
+
+
+async def test_rows_stored_before_discord_stay_telegrams(tmp_path: Path) -> None:
+    """Upgrading a database of the Telegram-only bot (before 0008): its users keep their jobs and counts as Telegram
+    users, and the Discord user with the same number is somebody else."""
+    db = tmp_path / "bot.sqlite3"
+    old = tmp_path / "old" / "sqlite"
+    old.mkdir(parents=True)
+    for script in sorted((Path(__file__).parents[1] / "migrations" / "sqlite").glob("*.sql")):
+        if int(script.name[:4]) < 8:
+            (old / script.name).write_text(script.read_text())
+    apply_migrations(sqlite_url(db), folder=old)
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO chats VALUES (5, 'private', 0)")
+        conn.execute("INSERT INTO users VALUES (5, 'telegram five', 0)")
+        conn.execute("INSERT INTO requests (id, chat_id, message_id, user_id, created_at) VALUES (1, 5, 9, 5, 0)")
+        conn.execute(
+            "INSERT INTO jobs (id, request_id, user_id, params, content_key, style_keys, created_at, state, outcome) "
+            "VALUES (1, 1, 5, ?, 'users/5/uploads/a.png', '[]', 0, 'done', 'done')",
+            (JobParams(max_side=64, iterations=10).to_json(),),
+        )
+    settings = make_settings(tmp_path, database_url=sqlite_url(db))
+    async with bot_stores(settings) as stores:
+        assert [job.id for job in await stores.jobs.undelivered(Platform.TELEGRAM)] == [1]
+        assert await stores.jobs.undelivered(Platform.DISCORD) == []
+        discord_five = await stores.identities.stored_id(Platform.DISCORD, 5)
+        assert discord_five != 5 and await stores.jobs.history(discord_five) == []
+        assert [job.id for job in await stores.jobs.history(5)] == [1]
 
 
 def test_newer_database_is_refused(tmp_path: Path, folder: Path) -> None:

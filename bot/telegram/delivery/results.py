@@ -17,6 +17,7 @@ from telegram import Message
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from jobs.identities import Platform
 from jobs.models import JobState, JobStatus
 
 from ...core import metrics
@@ -68,7 +69,7 @@ class Results(Part):
 
     async def round(self) -> None:
         """Start delivering every finished job not delivered yet (each in its own task)."""
-        finished = await self._shared.svc.jobs.undelivered()
+        finished = await self._shared.svc.jobs.undelivered(Platform.TELEGRAM)
         self._shared.stats.result_rounds += 1
         now = time.monotonic()
         for job in finished:

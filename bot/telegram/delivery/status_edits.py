@@ -16,6 +16,7 @@ from telegram import InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
+from jobs.identities import Platform, platform_of
 from jobs.models import JobStatus
 
 from ...core.captions import status_text
@@ -121,6 +122,7 @@ class StatusEdits(Part):
     def editable(self, job: JobStatus) -> bool:
         return (
             job.status_message_id is not None
+            and platform_of(job.chat_id) == Platform.TELEGRAM  # the queue is shared; its messages are not
             and job.id not in self._shared.messages.frozen
             and job.id not in self._shared.messages.editing
             and not self._shared.mirror.is_ended(job)

@@ -6,6 +6,8 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from jobs.identities import Platform
+
 from ...core.i18n import translator
 from ..identity import requester_of, translator_of
 from ..services import services
@@ -18,7 +20,7 @@ async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if msg is None or user is None:
         return
     svc, t = services(context), translator_of(update)
-    mine = [j for j in await svc.jobs.active() if j.user_id == user.id and j.chat_id == msg.chat_id]
+    mine = [j for j in await svc.jobs.active(Platform.TELEGRAM) if j.user_id == user.id and j.chat_id == msg.chat_id]
     cancelled = [j for j in mine if await svc.jobs.cancel(j.id)]
     dropped = await svc.chat_state.clear_pending(msg.chat_id, user.id)
     if cancelled:
@@ -36,7 +38,7 @@ async def on_cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     svc, t = services(context), translator_of(update)
     status_msg = query.message
-    active = await svc.jobs.active()
+    active = await svc.jobs.active(Platform.TELEGRAM)
     job = next((j for j in active if j.chat_id == status_msg.chat_id and j.status_message_id == status_msg.id), None)
     if job is None:
         await query.answer(t.gettext("That picture is already finished."))

@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from jobs import keys
+from jobs.identities import Platform
 from jobs.models import JobState, JobStatus
 from jobs.storage import Storage
 from settings import Settings
@@ -30,7 +31,7 @@ async def on_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if msg is None or user is None:
         return
     svc, t = services(context), translator_of(update)
-    mine = [j for j in await svc.jobs.active() if j.user_id == user.id]
+    mine = [j for j in await svc.jobs.active(Platform.TELEGRAM) if j.user_id == user.id]
     today = await svc.jobs.count_today(user.id)
     stored = await asyncio.to_thread(stored_bytes, svc.storage, keys.user_prefix(user.id))  # S3 listing blocks
     lines = [t.gettext("<b>Your pictures</b>")]
