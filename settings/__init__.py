@@ -16,6 +16,8 @@ from typing import Any
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
+DISCORD_API_URL = "https://discord.com/api/v10"
+DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
 ENV_PREFIX = "STYLEBOT_"
 
 
@@ -37,6 +39,9 @@ class Settings:
     token: str = _env("TOKEN", "", secret=True)
     api_url: str = _env("API_URL", TELEGRAM_API_URL)
     file_url: str = _env("FILE_URL", TELEGRAM_FILE_URL)
+    discord_token: str = _env("DISCORD_TOKEN", "", secret=True)  # set: the Discord front end runs too
+    discord_api_url: str = _env("DISCORD_API_URL", DISCORD_API_URL)  # REST base, with its /api/v10
+    discord_gateway_url: str = _env("DISCORD_GATEWAY_URL", DISCORD_GATEWAY_URL)
     data_dir: Path = _env("DATA_DIR", Path("data"))
     # "": the SQLite file in data_dir; else a postgresql:// URL (the queue then runs on procrastinate)
     database_url: str = _env("DATABASE_URL", "")

@@ -19,9 +19,11 @@ def _quiet_tensorflow() -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """The bot plus STYLEBOT_WORKERS local worker processes (on one SQLite file, by default)."""
-    from bot.telegram.app import run_bot, startup_error
+    """The bot (every front end with a token) plus STYLEBOT_WORKERS local worker processes (on one SQLite file, by
+    default)."""
     from worker.pool import WorkerPool
+
+    from .frontends import run_front_ends, startup_error
 
     if args.workers is not None:
         settings = dataclasses.replace(settings, workers=args.workers)
@@ -30,7 +32,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(problem, file=sys.stderr)
         return 1
     with WorkerPool(settings, settings.workers) if settings.workers > 0 else contextlib.nullcontext():
-        run_bot(settings)
+        run_front_ends(settings)
     return 0
 
 
@@ -109,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="start the Telegram bot and its local workers")
+    run = sub.add_parser("run", help="start the chat front ends (Telegram, Discord) and their local workers")
     run.add_argument("--workers", type=int, default=None, help="local worker processes (STYLEBOT_WORKERS)")
     run.set_defaults(func=cmd_run)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobs.bot_stores import BotStores
+from jobs.identities import SqlIdentityStore
 from jobs.interface import BotQueue, ChatStateStore, PreferencesStore, PresetStore
 from jobs.storage import MissingFile, Storage
 from settings import Settings
@@ -86,6 +87,10 @@ class Services:
     @property
     def chat_state(self) -> ChatStateStore:
         return self._opened().chat_state
+
+    @property
+    def identities(self) -> SqlIdentityStore:
+        return self._opened().identities
 
     @property
     def storage(self) -> Storage:

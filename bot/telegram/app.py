@@ -23,16 +23,14 @@ from telegram.ext import (
     filters,
 )
 
-from jobs.bot_stores import open_bot_stores
-from jobs.retention import prune_forever
 from settings import Settings
 
 from ..core import metrics
 from ..core.albums import AlbumCollector
 from ..core.i18n import N_, SOURCE, Translator, load_catalogs
 from ..core.logs import configure_logging, install_token_filter
-from ..core.services import Services, Tuning
-from ..core.sketches import Sketches
+from ..core.services import Tuning
+from ..core.startup import close_services, start_services
 from .delivery import Delivery
 from .handlers import (
     buttons,
@@ -203,42 +201,18 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         stop_metrics = metrics.serve(svc.settings.metrics_port, svc.settings.metrics_addr)
         svc.closers.append(lambda: asyncio.to_thread(stop_metrics))
         log.info("metrics on http://%s:%d/metrics", svc.settings.metrics_addr, svc.settings.metrics_port)
-    svc.stores = await open_bot_stores(svc.settings)
-    svc.closers.append(svc.stores.close)
-    svc.closers.append(_start_retention(svc))
+    await start_services(svc)
     svc.bot_username = app.bot.username
-    if added := await presets.sync_builtin_presets(svc):
-        log.info("registered %d built-in preset(s)", added)
-    if added := await presets.sync_preset_dir(svc):
-        log.info("registered %d preset(s) from %s", added, svc.settings.presets_dir)
     await set_command_menus(app.bot)
 
     async def album_done(key: Any, items: list[tuple[int, Any]]) -> None:
         await photos.on_album(app, key, items)
 
     svc.albums = AlbumCollector(svc.tuning.album_wait_s, album_done)
-    if svc.settings.sketch:
-        svc.sketches = Sketches(svc.decodes)
-        svc.closers.append(svc.sketches.close)
     delivery = Delivery(app.bot, svc)
     svc.on_status_posted = delivery.note_status
     app.bot_data["stylebot.delivery"] = delivery
     delivery.start()
-
-
-def _start_retention(svc: Services) -> Callable[[], Coroutine[Any, Any, None]]:
-    """Run the retention sweep every few hours; returns the closer that stops it."""
-    assert svc.stores is not None
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        prune_forever(svc.stores.database, svc.stores.storage, svc.settings, stop), name="stylebot-retention"
-    )
-
-    async def close() -> None:
-        stop.set()
-        await task
-
-    return close
 
 
 async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -253,13 +227,7 @@ async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Close what post_init opened."""
-    svc = services(app)
-    while svc.closers:
-        closer = svc.closers.pop()
-        try:
-            await closer()
-        except Exception:
-            log.exception("closing %s failed", closer)
+    await close_services(services(app))
 
 
 @contextlib.asynccontextmanager

@@ -5,22 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from html import escape
-from pathlib import Path
 
 from telegram import Bot, InputMediaPhoto, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from imaging import SUFFIXES
 from jobs.models import LimitKind, LimitReached, Preset
 
 from ...core.i18n import N_, Translator, translator
 from ...core.identity import Requester
-from ...core.images import BadImage, thumbnail_bytes, validate_image
+from ...core.images import BadImage, thumbnail_bytes
 from ...core.limits import ImageRef, image_refusal, limit_refusal
 from ...core.parsing import Command, validate_preset_name
-from ...core.presets import BUILTIN_PRESETS, CREDITS
-from ...core.presets import picture as builtin_picture
+from ...core.presets import CREDITS
 from ...core.requests import Refused, check_quota
 from ..identity import person, requester_of, translator_of
 from ..images import download, image_ref
@@ -225,56 +222,3 @@ async def on_preset_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             )
         except Refused as exc:  # a limit reached by requests sent at once (the insert is the authority)
             await answer(prompt, escape(exc.say(t), quote=False))
-
-
-async def sync_builtin_presets(svc: TelegramServices) -> int:
-    """Register the built-in paintings (bot/presets/) as global presets, unless STYLEBOT_BUILTIN_PRESETS=0."""
-    if not svc.settings.builtin_presets:
-        return 0
-    added = 0
-    for builtin in BUILTIN_PRESETS:
-        data = await asyncio.to_thread(builtin_picture, builtin)
-        added += await _sync_global_preset(svc, builtin.name, data, Path(builtin.file).suffix)
-    return added
-
-
-async def sync_preset_dir(svc: TelegramServices) -> int:
-    """Register the pictures in settings.presets_dir as global presets (file stem = name), over the built-in
-    ones."""
-    directory = svc.settings.presets_dir
-    if directory is None:
-        return 0
-    files = await asyncio.to_thread(_list_images, directory)
-    added = 0
-    for path in files:
-        name = validate_preset_name(path.stem)
-        if name is None:
-            log.warning("preset file %s skipped: its name can't be a style name", path.name)
-            continue
-        try:
-            data = await asyncio.to_thread(path.read_bytes)
-            await svc.decodes.run(validate_image, data)
-        except (OSError, BadImage):
-            log.warning("preset file %s skipped: not a readable picture", path.name)
-            continue
-        added += await _sync_global_preset(svc, name, data, path.suffix)
-    return added
-
-
-async def _sync_global_preset(svc: TelegramServices, name: str, data: bytes, suffix: str) -> int:
-    """Save a global preset that comes with the deployment (added_by 0); 1 when it was added or changed."""
-    existing = await svc.presets.get(name, 0)
-    # A style an admin added with /addpreset wins over a file of the same name.
-    if existing is not None and existing.added_by:
-        return 0
-    if existing is not None and await svc.read_picture(existing.image_key) == data:
-        return 0
-    await svc.presets.add(name, data, suffix, chat_id=None, added_by=0)
-    return 1
-
-
-def _list_images(directory: Path) -> list[Path]:
-    if not directory.is_dir():
-        log.warning("presets directory %s does not exist", directory)
-        return []
-    return sorted(p.resolve() for p in directory.iterdir() if p.suffix.lower() in SUFFIXES)

@@ -1,0 +1,90 @@
+"""Builders for the Discord tests: settings pointing at the fake Discord, the real bot running against it, and a
+small world (a server with a channel, members, DMs)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.core.services import Tuning
+from bot.discord.app import StyleBot, build_client, serve
+from settings import Settings
+from tests.support.bot import FAST, PRESETS
+from tests.support.fakediscord import FakeChannel, FakeDiscord, FakeGuild, FakeMessage, FakeUser
+from tests.support.pictures import picture
+from tests.support.settings import make_settings
+
+
+def discord_settings(tmp_path: Path, fake: FakeDiscord, **overrides: Any) -> Settings:
+    """Settings for a Discord-only bot talking to the fake, with the test presets (tests.support.bot.PRESETS)."""
+    presets_dir = tmp_path / "presets"
+    presets_dir.mkdir(exist_ok=True)
+    for name, color in PRESETS.items():
+        (presets_dir / f"{name}.png").write_bytes(picture(color, fmt="PNG"))
+    values: dict[str, Any] = {
+        "token": "",
+        "discord_token": fake.token,
+        "discord_api_url": fake.api_url,
+        "discord_gateway_url": fake.gateway_url,
+        "presets_dir": presets_dir,
+        "status_interval_s": 0.1,
+        "default_iterations": 10,
+        "max_size": 256,
+        "lease_s": 2.0,
+        "heartbeat_s": 0.05,
+        "preview_interval_s": 0.1,
+    }
+    values.update(overrides)
+    return make_settings(tmp_path, **values)
+
+
+@contextlib.asynccontextmanager
+async def running_discord_bot(settings: Settings, tuning: Tuning = FAST) -> AsyncIterator[StyleBot]:
+    """The real bot, logged in to the fake and ready (its commands synced); closed afterwards."""
+    async with serve(build_client(settings, tuning=tuning)) as client:
+        yield client
+
+
+@dataclass
+class World:
+    """A server with a #general channel, two members (Alice, Bob) and the server's owner (Manage Server)."""
+
+    fake: FakeDiscord
+    guild: FakeGuild
+    channel: FakeChannel
+    alice: FakeUser
+    bob: FakeUser
+
+    @property
+    def owner(self) -> FakeUser:
+        return self.fake.owner
+
+    def dm(self, user: FakeUser) -> FakeChannel:
+        return self.fake.dm_channel(user)
+
+
+def make_world(fake: FakeDiscord, **guild_options: Any) -> World:
+    guild = fake.create_guild(**guild_options)
+    channel = fake.create_channel(guild)
+    alice, bob = fake.create_user("alice"), fake.create_user("bob")
+    fake.add_member(guild, alice)
+    fake.add_member(guild, bob)
+    return World(fake, guild, channel, alice, bob)
+
+
+async def bot_message(
+    fake: FakeDiscord, channel: FakeChannel, check: Callable[[FakeMessage], bool], within_s: float = 15.0
+) -> FakeMessage:
+    """The first message of the bot in `channel` (deleted ones included) that passes `check`, waited for."""
+    found: list[FakeMessage] = []
+
+    def seen() -> bool:
+        found[:] = [m for m in fake.channel_messages(channel, include_deleted=True)
+                    if m.author is fake.bot_user and check(m)]
+        return bool(found)
+
+    await fake.until(seen, "a bot message", within_s=within_s)
+    return found[0]
