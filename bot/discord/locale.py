@@ -20,12 +20,18 @@ NAMES = (
     app_commands.TranslationContextLocation.group_name,
     app_commands.TranslationContextLocation.parameter_name,
 )
+MAX_DESCRIPTION = 100  # characters
 _NAME = re.compile(r"[-_'\w]{1,32}")  # Discord's rule, but for a few scripts' combining marks: lowercase, no spaces
 
 
 def pgettext(context: str, name: str) -> app_commands.locale_str:
     """A command or option name, translated in `context` when the commands are synced (pybabel extracts it)."""
     return app_commands.locale_str(name, context=context)
+
+
+def described(text: str) -> app_commands.locale_str:
+    """A description (a text marked with N_, or one extracted elsewhere), translated when the commands are synced."""
+    return app_commands.locale_str(str(text))
 
 
 def valid_name(name: str) -> bool:
@@ -48,4 +54,4 @@ class CommandTranslator(app_commands.Translator):
             return None
         if context.location in NAMES and not valid_name(translated):
             return None
-        return translated
+        return translated[:MAX_DESCRIPTION]
