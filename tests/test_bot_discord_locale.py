@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gettext
 from pathlib import Path
-from typing import Any, cast
 
 import discord
 import pytest
@@ -13,6 +12,7 @@ from discord import app_commands
 
 import bot.discord.locale
 from bot.core.i18n import Translator, translator
+from bot.discord.commands.presets import presets_command
 from bot.discord.locale import COMMAND, CommandTranslator, pgettext
 from bot.discord.text import markdown
 from tests.support.discord_bot import discord_settings, make_world, running_discord_bot
@@ -91,8 +91,9 @@ async def test_a_translated_name_that_discord_would_refuse_falls_back_to_english
     monkeypatch: pytest.MonkeyPatch, name: str, localised: str | None
 ) -> None:
     monkeypatch.setattr(bot.discord.locale, "translator", lambda code: Translator("es", _Catalog()))
-    location = app_commands.TranslationContextLocation.command_name
-    context = app_commands.TranslationContext(location, cast(Any, None))
+    context: app_commands.TranslationContextTypes = app_commands.TranslationContext(
+        app_commands.TranslationContextLocation.command_name, presets_command
+    )
     translated = await CommandTranslator().translate(pgettext(COMMAND, name), discord.Locale.spain_spanish, context)
     assert translated == localised
     assert await CommandTranslator().translate(pgettext(COMMAND, name), discord.Locale.british_english, context) is None
