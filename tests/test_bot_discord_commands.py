@@ -16,7 +16,16 @@ from jobs import keys
 from jobs.models import JobParams, JobState, NewJob
 from tests.support.bot import workers
 from tests.support.discord_bot import World, discord_settings, make_world, running_discord_bot
-from tests.support.fakediscord import FakeChannel, FakeDiscord, FakeInteraction, FakeMessage, FakeUser, fake_discord
+from tests.support.fakediscord import (
+    ATTACH_FILES,
+    SEND_MESSAGES,
+    FakeChannel,
+    FakeDiscord,
+    FakeInteraction,
+    FakeMessage,
+    FakeUser,
+    fake_discord,
+)
 from tests.support.pictures import picture
 
 pytestmark = pytest.mark.timeout(60)
@@ -305,3 +314,18 @@ async def test_forget_asks_only_its_user_then_deletes_everything(tmp_path: Path)
         )
         assert await client.svc.jobs.history(alice) == []
         assert await client.svc.presets.count(await chat_id(client.svc, dm.id)) == 0
+
+
+async def test_redo_where_the_bot_may_not_post_says_so(tmp_path: Path) -> None:
+    async with fake_discord() as fake, running_discord_bot(discord_settings(tmp_path, fake)) as client:
+        world = make_world(fake)
+        muted = fake.create_channel(world.guild, "muted", bot_deny=SEND_MESSAGES | ATTACH_FILES)
+        job = await enqueue_job(client, world.alice, muted, 444, "mosaic")
+        await client.svc.jobs.cancel(job)
+        await finished(client, job)
+        listed = await command(fake, world.alice, muted, "history")
+        redone = await tap(fake, listed, f"sb:redo:{job}", world.alice)
+        said = await followup(fake, redone)
+        assert said.ephemeral and "I can't post in this channel" in said.content
+        assert not fake.bot_messages(muted) or all(m.ephemeral for m in fake.bot_messages(muted))
+        assert [j.id for j in await client.svc.jobs.history(await client.svc.stored(world.alice.id))] == [job]

@@ -78,6 +78,8 @@ class RedoButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=REDO_T
                 await redo(interaction, svc, job)
             except Refused as exc:  # a limit reached by requests sent at once (the insert is the authority)
                 await tell(interaction, exc.say(t))
+            except discord.Forbidden:
+                await tell(interaction, t.gettext("I can't post in this channel: I need to send messages and files."))
 
 
 async def _all_stored(svc: DiscordServices, keys: list[str]) -> bool:

@@ -25,6 +25,7 @@ from ..identity import presets_chat, translator_of
 from ..locale import described, pgettext
 from ..replies import tell
 from ..services import DiscordServices, services
+from .common import tell_lines
 
 if TYPE_CHECKING:
     from ..app import StyleBot
@@ -64,7 +65,7 @@ async def presets_command(interaction: discord.Interaction[Any]) -> None:
     files = [f for f in await asyncio.gather(*(_thumbnail(svc, p) for p in presets[:THUMBNAILS])) if f is not None]
     lines = [t.gettext("<b>Styles you can use</b>"), *(f"• {_label(p, t)}" for p in presets)]
     lines.append(t.gettext("Paint a photo with one: /style, with your photo and the style's name."))
-    await tell(interaction, "\n".join(lines), ephemeral=False, files=files)
+    await tell_lines(interaction, lines, ephemeral=False, files=files)
 
 
 def attachment_ref(picture: discord.Attachment) -> ImageRef:

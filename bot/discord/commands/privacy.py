@@ -13,21 +13,10 @@ from ..identity import translator_of
 from ..locale import described, pgettext
 from ..replies import tell
 from ..services import services
-from ..text import MAX_CONTENT
+from .common import pieces
 
 if TYPE_CHECKING:
     from ..app import StyleBot
-
-
-def pieces(text: str, size: int = MAX_CONTENT) -> list[str]:
-    """The text in messages Discord takes, cut at line ends where it can."""
-    out: list[str] = []
-    while len(text) > size:
-        cut = text.rfind("\n", 0, size)
-        cut = cut if cut > 0 else size
-        out.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    return [*out, text]
 
 
 def privacy_command(own: str | None) -> app_commands.Command[Any, ..., None]:
