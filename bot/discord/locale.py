@@ -12,7 +12,7 @@ import re
 import discord
 from discord import app_commands
 
-from ..core.i18n import SOURCE, language_of, translator
+from ..core.i18n import SOURCE, Text, language_of, translator
 
 COMMAND = "discord command"  # the msgctxt of command and option names
 NAMES = (
@@ -49,7 +49,7 @@ class CommandTranslator(app_commands.Translator):
             return None
         t = translator(locale.value)
         msgctxt = string.extras.get("context")
-        translated = t.pgettext(msgctxt, string.message) if msgctxt else t.gettext(string.message)
+        translated = t.pgettext(msgctxt, string.message) if msgctxt else t(Text(string.message))
         if translated == string.message:
             return None
         if context.location in NAMES and not valid_name(translated):
