@@ -111,6 +111,10 @@ class Translator:
     def ngettext(self, singular: str, plural: str, n: int, /, **values: object) -> str:
         return self._fill(self._catalog.ngettext(singular, plural, n), {"n": n, **values})
 
+    def pgettext(self, context: str, message: str, /, **values: object) -> str:
+        """gettext for a msgid that means something else in `context` (e.g. a Discord command's name)."""
+        return self._fill(self._catalog.pgettext(context, message), values)
+
     def __call__(self, text: str, /, **values: object) -> str:
         if isinstance(text, Text):
             return text.translated(self, values)

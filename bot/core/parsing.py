@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .i18n import N_
+
 PRESET_NAME_MAX = 32
 _NAME_OK = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+NAME_RULES = N_("A style name uses letters, digits, - and _ (at most 32), e.g. /savestyle my_watercolour")
 
 
 @dataclass(frozen=True)

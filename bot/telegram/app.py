@@ -29,6 +29,7 @@ from ..core import metrics
 from ..core.albums import AlbumCollector
 from ..core.i18n import N_, SOURCE, Translator, load_catalogs
 from ..core.logs import configure_logging, install_token_filter
+from ..core.privacy import operator_text
 from ..core.services import Tuning
 from ..core.startup import close_services, start_services
 from .delivery import Delivery
@@ -150,7 +151,7 @@ def build_application(
     )
     svc = TelegramServices(settings=settings, tuning=tuning or Tuning())
     app.bot_data[SERVICES_KEY] = svc
-    app.bot_data[privacy.TEXT_KEY] = privacy.operator_text(settings)
+    app.bot_data[privacy.TEXT_KEY] = operator_text(settings)
     register_handlers(app)
     return app
 
@@ -284,7 +285,7 @@ def startup_error(settings: Settings) -> str | None:
     if not settings.token:
         return NO_TOKEN
     try:
-        privacy.operator_text(settings)
+        operator_text(settings)
         if settings.webhook_url:
             webhook_options(settings)
     except ValueError as exc:

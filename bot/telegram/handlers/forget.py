@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-import math
-
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
-from jobs.bot_queue import ForgetIncomplete
-from jobs.retention import ORPHAN_GRACE_S
-
-from ...core.i18n import N_
+from ...core.account import FORGET_QUESTION, forget_user
 from ..identity import requester_of, translator_of
 from ..keyboards import FORGET_PREFIX, forget_keyboard
 from ..services import services
 from .common import answer
-
-log = logging.getLogger(__name__)
-
-FORGET_QUESTION = N_(
-    "Delete all your pictures, your history, your settings and the styles you saved in our private chat? "
-    "This can't be undone. (Your count of pictures today stays, so the daily limit still holds; styles you "
-    "saved in a group stay with the group.)"
-)
 
 
 async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -51,33 +37,6 @@ async def on_forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await query.edit_message_text(t.gettext("OK, nothing was deleted."))
         return
     await query.answer(t.gettext("Deleting…"))
-    left = ""
-    try:  # cancels their paintings first, so no worker writes a picture of theirs afterwards
-        removed = await svc.jobs.forget_user(owner)
-    except ForgetIncomplete as exc:
-        log.warning("forget user %s: pictures left for the retention sweep: %s", owner, exc)
-        removed = exc.removed
-        hours = math.ceil(svc.settings.prune_interval_s / 3600 + ORPHAN_GRACE_S / 3600)
-        left = t.ngettext(
-            "The storage refused to delete some of them just now; they will be deleted within {n} hour.",
-            "The storage refused to delete some of them just now; they will be deleted within {n} hours.",
-            hours,
-        )
-    await svc.chat_state.forget_user(owner)
-    styles = await svc.presets.delete_chat(owner) if owner > 0 else 0  # the styles saved in their private chat
-    if left:
-        done = t.ngettext(
-            "I deleted {n} picture from your history and your settings, but not all your pictures yet.",
-            "I deleted {n} pictures from your history and your settings, but not all your pictures yet.",
-            removed,
-        )
-        done += " " + left
-    else:
-        done = t.ngettext(
-            "Done: I deleted your pictures, {n} picture from your history.",
-            "Done: I deleted your pictures, {n} pictures from your history.",
-            removed,
-        )
-    if styles:
-        done += " " + t.ngettext("I also deleted {n} saved style.", "I also deleted {n} saved styles.", styles)
+    # The styles saved in their private chat (whose id is theirs) go too.
+    done = await forget_user(svc, owner, owner if owner > 0 else None, t)
     await query.edit_message_text(done)

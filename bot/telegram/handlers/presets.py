@@ -16,7 +16,7 @@ from ...core.i18n import N_, Translator, translator
 from ...core.identity import Requester
 from ...core.images import BadImage, thumbnail_bytes
 from ...core.limits import ImageRef, image_refusal, limit_refusal
-from ...core.parsing import Command, validate_preset_name
+from ...core.parsing import NAME_RULES, Command, validate_preset_name
 from ...core.presets import CREDITS
 from ...core.requests import Refused, check_quota
 from ..identity import person, requester_of, translator_of
@@ -28,7 +28,6 @@ from .common import answer
 
 log = logging.getLogger(__name__)
 
-NAME_RULES = N_("A style name uses letters, digits, - and _ (at most 32), e.g. /savestyle my_watercolour")
 ALBUM_SIZE = 10  # Telegram's limit for one media group
 
 
