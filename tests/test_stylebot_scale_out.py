@@ -4,6 +4,7 @@ Postgres URL and the S3 bucket (each has a data folder of its own), against the 
 One test walks through it all, as an operator would see it: private and group flows; a worker SIGKILLed
 mid-job (the other runs the job again and exactly one result arrives); a cancel that lands within 2 s; and
 Postgres restarting under everything (the bot and the workers reconnect; nothing is lost or sent twice).
+Another runs both front ends in the one bot process (Telegram and Discord tokens set) over the same workers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -24,7 +26,9 @@ import pytest
 from settings import Settings
 from tests.support.backends import Backend
 from tests.support.bot import ALICE, BOB, GROUP, bot_settings, button, fake_api, is_result, is_status, private
+from tests.support.discord_bot import make_world
 from tests.support.fakebotapi import FakeBotApi
+from tests.support.fakediscord import FakeDiscord, FakeMessage, fake_discord
 from tests.support.pictures import picture
 from tests.support.servers import PostgresServer
 from worker.pool import PROJECT_ROOT
@@ -78,7 +82,7 @@ class Fleet:
 
 
 @contextlib.asynccontextmanager
-async def fleet(tmp_path: Path, api: FakeBotApi, backend: Backend) -> AsyncIterator[Fleet]:
+async def fleet(tmp_path: Path, api: FakeBotApi, backend: Backend, **overrides: Any) -> AsyncIterator[Fleet]:
     settings = bot_settings(
         tmp_path,
         api,
@@ -90,6 +94,7 @@ async def fleet(tmp_path: Path, api: FakeBotApi, backend: Backend) -> AsyncItera
         heartbeat_s=0.1,
         shutdown_grace_s=0.5,
         status_interval_s=0.2,
+        **overrides,
     )
     running = Fleet(tmp_path, settings, backend.env)
     try:
@@ -192,3 +197,39 @@ async def test_bot_and_two_workers_on_postgres_and_s3(
 def local_pictures(folder: Path) -> list[Path]:
     """Pictures on local disk, except the presets folder the bot reads its paintings from."""
     return [p for p in folder.rglob("*") if p.suffix in (".png", ".jpg") and "presets" not in p.parts]
+
+
+def is_discord_result(fake: FakeDiscord, message: FakeMessage) -> bool:
+    """A bot message in Discord carrying a finished picture (it has the result buttons)."""
+    return message.author is fake.bot_user and bool(message.attachments) and any(
+        "stronger" in cid for cid in message.custom_ids()
+    )
+
+
+async def test_telegram_and_discord_run_in_one_bot_process_over_the_same_workers(
+    tmp_path: Path, scaled_backend: Backend
+) -> None:
+    async with fake_api() as api, fake_discord() as discord_api:
+        world = make_world(discord_api)
+        discord_settings = {
+            "discord_token": discord_api.token,
+            "discord_api_url": discord_api.api_url,
+            "discord_gateway_url": discord_api.gateway_url,
+        }
+        async with fleet(tmp_path, api, scaled_backend, **discord_settings) as running:
+            await discord_api.until(lambda: bool(discord_api.commands.get(None)), "the commands synced", within_s=60)
+            api.user_photo(private(ALICE), ALICE, picture((10, 200, 10)), caption="/style mosaic")
+            await discord_api.send_slash_command(
+                world.alice, world.channel, "style", {"preset": "mosaic"},
+                attachments={"photo": ("photo.png", picture((200, 10, 10), fmt="PNG"))},
+            )
+            [telegram_result] = await api.wait_for("sendPhoto", is_result, within_s=90)
+            assert "mosaic" in telegram_result.caption
+            await discord_api.until(
+                lambda: any(is_discord_result(discord_api, m) for m in discord_api.bot_messages(world.channel)),
+                "the Discord result", within_s=90,
+            )
+            await asyncio.sleep(1.0)
+            assert results(api) == 1, "Telegram got its own result once, and not Discord's"
+            assert len([m for m in discord_api.bot_messages(world.channel) if is_discord_result(discord_api, m)]) == 1
+            assert running.procs["bot"].returncode is None, running.log("bot")
