@@ -27,7 +27,9 @@ PHOTO = ("photo.png", picture((10, 200, 10), fmt="PNG"))
 PAINTING = ("painting.jpg", picture((200, 30, 160)))
 
 
-async def style(world: World, options: dict[str, str] | None = None, **attachments: tuple[str, bytes]) -> FakeInteraction:
+async def style(
+    world: World, options: dict[str, str] | None = None, **attachments: tuple[str, bytes]
+) -> FakeInteraction:
     return await world.fake.send_slash_command(
         world.alice, world.channel, "style", options or {}, attachments={"photo": PHOTO, **attachments}
     )
@@ -72,15 +74,19 @@ async def test_a_photo_and_a_style_picture(tmp_path: Path) -> None:
 async def test_autocomplete_lists_the_matching_presets(tmp_path: Path) -> None:
     async with fake_discord() as fake, running_discord_bot(discord_settings(tmp_path, fake)):
         world = make_world(fake)
-        answer = await (await fake.autocomplete(world.alice, world.channel, "style", "preset", {"preset": "star"})).response()
+        answer = await (
+            await fake.autocomplete(world.alice, world.channel, "style", "preset", {"preset": "star"})
+        ).response()
         assert [c["value"] for c in answer.choices] == ["starry_night"]
-        everything = await (await fake.autocomplete(world.alice, world.channel, "style", "preset", {"preset": ""})).response()
+        everything = await (
+            await fake.autocomplete(world.alice, world.channel, "style", "preset", {"preset": ""})
+        ).response()
         assert {c["value"] for c in everything.choices} == {"starry_night", "mosaic", "the_scream"}
         assert not answer.failed
 
 
 async def test_both_a_style_picture_and_a_preset_is_an_error_only_the_user_sees(tmp_path: Path) -> None:
-    async with fake_discord() as fake, running_discord_bot(discord_settings(tmp_path, fake)) as client:
+    async with fake_discord() as fake, running_discord_bot(discord_settings(tmp_path, fake)):
         world = make_world(fake)
         answer = await (await style(world, {"preset": "mosaic"}, style=PAINTING)).response()
         assert answer.original is not None and answer.original.ephemeral
@@ -152,7 +158,10 @@ async def test_someone_elses_menu_does_not_paint_for_them(tmp_path: Path) -> Non
 async def test_a_deferred_answer_keeps_the_three_second_rule_with_a_slow_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with fake_discord(ack_deadline_s=0.4) as fake, running_discord_bot(discord_settings(tmp_path, fake)) as client:
+    async with (
+        fake_discord(ack_deadline_s=0.4) as fake,
+        running_discord_bot(discord_settings(tmp_path, fake)) as client,
+    ):
         storage = client.svc.storage
         put = storage.put
 

@@ -120,9 +120,7 @@ async def request(
             if waiting:
                 content = await fetch(svc, user.id, photo, source_id)
                 await svc.chat_state.set_pending(chat, user.id, content, source_id)
-                text, view = await offer(
-                    svc, t, interaction.user.id, interaction.guild_id, channel_id, can_send=False
-                )
+                text, view = await offer(svc, t, interaction.user.id, interaction.guild_id, channel_id, can_send=False)
                 await interaction.followup.send(text, ephemeral=True, view=view or discord.utils.MISSING)
                 return
             if posting:
@@ -158,8 +156,9 @@ async def on_message(client: StyleBot, message: discord.Message) -> None:
     try:
         await from_message(client.svc, message, text)
     except discord.Forbidden:
-        log.info("could not answer message %s: neither its channel nor the user's DMs take the bot's messages",
-                 message.id)
+        log.info(
+            "could not answer message %s: neither its channel nor the user's DMs take the bot's messages", message.id
+        )
 
 
 async def from_message(svc: DiscordServices, message: discord.Message, text: str) -> None:
@@ -206,7 +205,12 @@ async def _with_pictures(
         preset = await find_preset(svc, text, await presets_chat(svc, _guild_id(message), message.channel.id))
         content = await fetch(svc, user.id, first, source)
         await submit(
-            svc, out, user=user, content=content, styles=(preset.image_key,), style_name=preset.name,
+            svc,
+            out,
+            user=user,
+            content=content,
+            styles=(preset.image_key,),
+            style_name=preset.name,
             request_message_id=source,
         )
         await svc.chat_state.set_pending(out.chat_id, user.id, content, source)
@@ -223,7 +227,11 @@ async def _with_pictures(
     content = await fetch(svc, user.id, first, source)
     await svc.chat_state.set_pending(out.chat_id, user.id, content, source if not out.moved else 0)
     ask, view = await offer(
-        svc, out.t, message.author.id, None if out.moved else _guild_id(message), out.channel_id,
+        svc,
+        out.t,
+        message.author.id,
+        None if out.moved else _guild_id(message),
+        out.channel_id,
         can_send=out.chat_type == "private",
     )
     await out.send(ask, view=view)
@@ -239,7 +247,12 @@ async def _named(svc: DiscordServices, out: Outlet, user: Requester, message: di
     await check_quota(svc, user.id)
     await svc.chat_state.mark_pending_used(out.chat_id, user.id)
     await submit(
-        svc, out, user=user, content=pending.image_key, styles=(preset.image_key,), style_name=preset.name,
+        svc,
+        out,
+        user=user,
+        content=pending.image_key,
+        styles=(preset.image_key,),
+        style_name=preset.name,
         request_message_id=message.id,
     )
 

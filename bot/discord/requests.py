@@ -30,8 +30,10 @@ MOVED_TO_DM = N_(
     "I can't post pictures in {channel} (I need the Send Messages and Attach Files permissions there), so I'm "
     "painting this one for you in our direct messages."
 )
-NO_DM = N_("I can't post pictures in this channel, and I can't send you a direct message either. Please ask a "
-           "moderator to let me post here, or use me in our direct messages.")
+NO_DM = N_(
+    "I can't post pictures in this channel, and I can't send you a direct message either. Please ask a "
+    "moderator to let me post here, or use me in our direct messages."
+)
 
 
 def can_post(permissions: discord.Permissions) -> bool:
@@ -239,9 +241,9 @@ async def submit(
         await status.delete()
         raise Refused(limit_refusal(exc)) from exc
     text = markdown(queued_text(result.position, style_name, user.language))
-    await status.edit(content=text, view=status_view(result.job_id, translator(user.language)))
-    await svc.jobs.set_status_message(result.job_id, status.id)
     posted(svc, result.job_id, text)
+    await svc.jobs.set_status_message(result.job_id, status.id)  # before Cancel shows: it checks this
+    await status.edit(content=text, view=status_view(result.job_id, translator(user.language)))
     return result.job_id
 
 
