@@ -215,3 +215,29 @@ async def test_a_refused_channel_post_moves_to_a_dm(tmp_path: Path) -> None:
             status = await status_in(fake, world.dm(world.alice))
             job = await client.svc.jobs.status(cancel_job_id(status))
             assert job is not None and job.chat_type == "private"
+
+
+async def test_the_instant_sketch_replies_to_the_request_before_the_painting(tmp_path: Path) -> None:
+    async with fake_discord() as fake:
+        world = make_world(fake)
+        async with running_discord_bot(discord_settings(tmp_path, fake, sketch=True)):
+            dm = world.dm(world.alice)
+            sent = await fake.send_message(world.alice, dm, "mosaic", files={"photo.png": PHOTO})
+            sketch = await replies_to(fake, sent, "quick sketch")
+            assert "sketch.jpg" in sketch.files
+            await status_in(fake, dm)
+
+
+async def test_sketch_only_answers_with_the_sketch_alone(tmp_path: Path) -> None:
+    async with fake_discord() as fake:
+        world = make_world(fake)
+        async with running_discord_bot(discord_settings(tmp_path, fake, sketch=True)) as client:
+            await client.svc.preferences.update(await client.svc.stored(world.alice.id), sketch_only=True)
+            interaction = await fake.send_slash_command(
+                world.alice, world.channel, "style", {"preset": "mosaic"}, attachments={"photo": ("p.png", PHOTO)}
+            )
+            await fake.until(lambda: interaction.original is not None and bool(interaction.original.files), "a sketch")
+            assert interaction.original is not None and "Your sketch" in interaction.original.content
+            assert "sketch.jpg" in interaction.original.files and not interaction.original.ephemeral
+            assert not statuses(fake, world.channel)
+            assert await client.svc.jobs.count_today(await client.svc.stored(world.alice.id)) == 1

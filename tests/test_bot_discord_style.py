@@ -228,3 +228,16 @@ async def test_without_send_messages_the_user_is_told_privately_and_it_goes_on_i
         job = await client.svc.jobs.status(cancel_job_id(status))
         assert job is not None and job.chat_type == "private" and job.status_message_id == status.id
         assert job.chat_id == await client.svc.stored(dm.id)
+
+
+async def test_a_damaged_picture_found_after_deferring_is_still_told_only_to_the_user(tmp_path: Path) -> None:
+    async with fake_discord() as fake, running_discord_bot(discord_settings(tmp_path, fake)):
+        world = make_world(fake)
+        interaction = await fake.send_slash_command(
+            world.alice, world.channel, "style", {"preset": "mosaic"}, attachments={"photo": ("photo.png", b"nope")}
+        )
+        await fake.until(lambda: bool(interaction.followups), "an answer")
+        [answer] = interaction.followups
+        assert answer.ephemeral and "couldn't read that picture" in answer.content
+        await fake.until(lambda: interaction.original is not None and interaction.original.deleted, "no public answer")
+        assert not [m for m in fake.bot_messages(world.channel) if not m.ephemeral]

@@ -224,7 +224,7 @@ async def submit(
     job = NewJob(
         chat_id=out.chat_id,
         user_id=user.id,
-        message_id=request_message_id if request_message_id is not None and not out.moved else status.id,
+        message_id=request_message_id if request_message_id is not None else status.id,
         content_key=content,
         style_keys=styles,
         params=job_params(preferences, svc.settings),
