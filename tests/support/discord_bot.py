@@ -3,6 +3,7 @@ small world (a server with a channel, members, DMs)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 
 from bot.core.services import Tuning
 from bot.discord.app import StyleBot, build_client, serve
+from jobs.models import JobState
 from settings import Settings
 from tests.support.bot import FAST, PRESETS
 from tests.support.fakediscord import FakeChannel, FakeDiscord, FakeGuild, FakeMessage, FakeUser
@@ -88,3 +90,21 @@ async def bot_message(
 
     await fake.until(seen, "a bot message", within_s=within_s)
     return found[0]
+
+
+def cancel_job_id(message: FakeMessage) -> int:
+    """The job a status message shows (its Cancel button's custom_id ends with the job id)."""
+    [custom_id] = [c for c in message.custom_ids() if c.startswith("sb:cancel:")]
+    return int(custom_id.rsplit(":", 1)[1])
+
+
+async def job_state(client: StyleBot, job_id: int, states: set[JobState], within_s: float = 15.0) -> JobState:
+    """The job's state once it is one of `states` (waited for)."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        job = await client.svc.jobs.status(job_id)
+        if job is not None and job.state in states:
+            return job.state
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"job {job_id} is {job.state if job else 'gone'}, not one of {states}")
+        await asyncio.sleep(0.05)
