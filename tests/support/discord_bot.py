@@ -88,3 +88,62 @@ async def bot_message(
 
     await fake.until(seen, "a bot message", within_s=within_s)
     return found[0]
+
+
+async def request_job(
+    fake: FakeDiscord,
+    client: StyleBot,
+    channel: FakeChannel,
+    user: FakeUser,
+    *,
+    style: str = "mosaic",
+    photo: bytes | None = None,
+    locale: str = "en-US",
+) -> tuple[int, FakeMessage, FakeMessage]:
+    """A painting asked for without the intake: the user posts a photo, the job is queued with Discord's stored ids,
+    and the bot posts its status message (with Cancel) replying to it; (job id, request, status message)."""
+    import asyncio
+    import uuid
+
+    import discord
+
+    from bot.core.captions import queued_text
+    from bot.core.i18n import translator
+    from bot.core.params import job_params
+    from bot.core.requests import posted
+    from bot.discord.cancel import status_view
+    from bot.discord.identity import chat_id, chat_type, presets_chat
+    from bot.discord.text import markdown
+    from jobs import keys
+    from jobs.models import NewJob
+
+    data = photo if photo is not None else picture()
+    request = await fake.send_message(user, channel, "paint this", files={"photo.png": data})
+    svc = client.svc
+    user_id, chat = await svc.stored(user.id), await chat_id(svc, channel.id)
+    content = keys.upload_key(user_id, uuid.uuid4().hex, ".png")
+    await asyncio.to_thread(svc.storage.put, content, data)
+    preset = await svc.presets.get(style, await presets_chat(svc, channel.guild_id, channel.id))
+    assert preset is not None, style
+    job = NewJob(
+        chat_id=chat,
+        user_id=user_id,
+        message_id=request.id,
+        content_key=content,
+        style_keys=(preset.image_key,),
+        params=job_params(await svc.preferences.get(user_id), svc.settings),
+        style_name=style,
+        user_name=user.username,
+        chat_type=chat_type(channel.guild_id),
+        reply_to_message_id=request.id,
+        language=locale,
+    )
+    queued = await svc.jobs.enqueue(job)
+    text = queued_text(queued.position, style, locale)
+    reference = discord.MessageReference(message_id=request.id, channel_id=channel.id, fail_if_not_exists=False)
+    status = await client.get_partial_messageable(channel.id).send(
+        markdown(text), view=status_view(queued.job_id, translator(locale)), reference=reference
+    )
+    await svc.jobs.set_status_message(queued.job_id, status.id)
+    posted(svc, queued.job_id, text)
+    return queued.job_id, request, fake.messages[status.id]

@@ -238,6 +238,7 @@ class Outcomes:
         if job.status_message_id is None:
             return
         message = self._client.get_partial_messageable(channel_id).get_partial_message(job.status_message_id)
+        await self._statuses.pace(job.id)
         try:
             await message.edit(content=markdown(final_status_text(job)), view=None)
         except discord.HTTPException as exc:
@@ -250,6 +251,7 @@ class Outcomes:
         text = markdown(final_status_text(job))
         channel = self._client.get_partial_messageable(channel_id)
         if job.status_message_id is not None:
+            await self._statuses.pace(job.id)
             try:
                 await channel.get_partial_message(job.status_message_id).edit(content=text, view=None)
                 return job.status_message_id

@@ -67,6 +67,14 @@ class StatusEdits:
         """A handler just posted this job's status message with this text: no edit before the gap."""
         self.shown[job_id] = Shown(text, time.monotonic())
 
+    async def pace(self, job_id: int) -> None:
+        """Wait until the job's status message may be edited again (its last edit was at least the gap ago)."""
+        shown = self.shown.get(job_id)
+        if shown is not None:
+            await asyncio.sleep(
+                max(0.0, shown.edited_at + edit_gap(self._svc.settings.status_interval_s) - time.monotonic())
+            )
+
     def in_flight(self) -> list[asyncio.Task[None]]:
         return list(self.editing.values())
 
