@@ -223,4 +223,3 @@ async def test_a_restart_between_the_worker_finishing_and_delivery_delivers_exac
     assert result.reply_to is request
     results = [m for m in fake.bot_messages(world.channel) if is_result_of(job_id)(m)]
     assert results == [result]
-

@@ -32,7 +32,7 @@ from .text import markdown
 FORGED = N_("That button doesn't belong to this message.")
 PICTURE_GONE = N_("I don't have that picture any more.")
 ORIGINALS_GONE = N_("The original pictures are gone; please send them again.")
-UNRECORDED_WAIT_S = 2.0  # a result just sent may not be recorded yet: how long a tap on it waits for the record
+UNRECORDED_WAIT_S = 5.0  # a result just sent may not be recorded yet: how long a tap on it waits for the record
 UNRECORDED_POLL_S = 0.1
 ACTIONS = {*VARIATIONS, OTHER_STYLE, FILE, TIMELAPSE, PRIVATELY, DELETE}
 AT_LIMIT: dict[str, Text] = {
@@ -58,12 +58,19 @@ async def checked_job(interaction: discord.Interaction[Any], job_id: str, messag
     record = await svc.chat_state.delivery(job.id)
     deadline = time.monotonic() + UNRECORDED_WAIT_S
     while record is None and job.state in FINISHED_STATES and time.monotonic() < deadline:
+        await defer(interaction)  # the wait may pass Discord's 3 s
         await asyncio.sleep(UNRECORDED_POLL_S)  # sent a moment ago: its record is being written
         record = await svc.chat_state.delivery(job.id)
     if record is None or record.chat_id != here or record.message_id != message_id:
         await tell(interaction, t(FORGED))
         return None
     return job
+
+
+async def defer(interaction: discord.Interaction[Any]) -> None:
+    """Acknowledge now (the answer, only the tapper sees it, follows)."""
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
 
 
 async def refuse_others(interaction: discord.Interaction[Any], job: JobStatus) -> bool:
@@ -110,7 +117,7 @@ async def redo(interaction: discord.Interaction[Any], job: JobStatus, action: st
     if action in AT_LIMIT and params == job.params:
         await tell(interaction, t(AT_LIMIT[action]))
         return
-    await interaction.response.defer(ephemeral=True, thinking=True)
+    await defer(interaction)
     assert interaction.message is not None
     await paint_again(interaction, job, job.style_keys, job.style_name, params, interaction.message.id)
 
@@ -211,7 +218,7 @@ async def on_style_picked(
     if preset is None:
         await tell(interaction, t.gettext("I don't know a style called “{name}”. /presets shows them all.", name=name))
         return
-    await interaction.response.defer(ephemeral=True, thinking=True)
+    await defer(interaction)
     params = job_params(await svc.preferences.get(job.user_id), svc.settings)
     await paint_again(interaction, job, (preset.image_key,), preset.name, params, int(message_id))
     await svc.chat_state.mark_pending_used(job.chat_id, job.user_id)
@@ -224,7 +231,7 @@ async def send_file(interaction: discord.Interaction[Any], job: JobStatus) -> No
     if data is None:
         await tell(interaction, t.gettext("The full-size file is gone (it was deleted)."))
         return
-    await interaction.response.defer(ephemeral=True, thinking=True)
+    await defer(interaction)
 
     def content(smaller: bool) -> str:
         size = f"{job.result_width}×{job.result_height}"
@@ -267,7 +274,7 @@ async def send_privately(interaction: discord.Interaction[Any], job: JobStatus) 
     if data is None:
         await tell(interaction, t(PICTURE_GONE))
         return
-    await interaction.response.defer(ephemeral=True, thinking=True)
+    await defer(interaction)
     private = replace(job, chat_type=PRIVATE, language=interaction.locale.value)
     try:
         dm = await interaction.user.create_dm()

@@ -59,6 +59,7 @@ class StatusEdits:
         self.shown: dict[int, Shown] = {}
         self.editing: dict[int, asyncio.Task[None]] = {}
         self.frozen: set[int] = set()  # jobs whose status message can't be edited (deleted, no access)
+        self.last_edit: dict[int, float] = {}  # when each status message was last edited (kept past the job's end)
         self._started = time.monotonic()
         self._online, self._online_at = True, -math.inf
         self.edits = 0
@@ -66,14 +67,13 @@ class StatusEdits:
     def note(self, job_id: int, text: str) -> None:
         """A handler just posted this job's status message with this text: no edit before the gap."""
         self.shown[job_id] = Shown(text, time.monotonic())
+        self.last_edit[job_id] = time.monotonic()
 
     async def pace(self, job_id: int) -> None:
         """Wait until the job's status message may be edited again (its last edit was at least the gap ago)."""
-        shown = self.shown.get(job_id)
-        if shown is not None:
-            await asyncio.sleep(
-                max(0.0, shown.edited_at + edit_gap(self._svc.settings.status_interval_s) - time.monotonic())
-            )
+        last = self.last_edit.get(job_id)
+        if last is not None:
+            await asyncio.sleep(max(0.0, last + edit_gap(self._svc.settings.status_interval_s) - time.monotonic()))
 
     def in_flight(self) -> list[asyncio.Task[None]]:
         return list(self.editing.values())
@@ -111,6 +111,8 @@ class StatusEdits:
         for job_id in [j for j in self.shown if j not in live]:
             del self.shown[job_id]
         self.frozen &= live
+        for job_id in [j for j, at in self.last_edit.items() if now - at > gap and j not in live]:
+            del self.last_edit[job_id]
 
     def _edit_done(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self.editing.pop(job_id, None)
@@ -152,7 +154,7 @@ class StatusEdits:
             else:
                 self.shown[job.id] = Shown("", time.monotonic())
             return
-        done = time.monotonic()
+        done = self.last_edit[job.id] = time.monotonic()
         version = job.preview_version if picture is not None else (shown.preview_version if shown else 0)
         preview_at = done if picture is not None else (shown.preview_at if shown else -math.inf)
         self.shown[job.id] = Shown(text, done, version, preview_at)
