@@ -125,3 +125,5 @@ def run_discord(settings: Settings) -> None:
         await serve_until_stopped(build_client(settings), stop)
 
     asyncio.run(main())
+
+
