@@ -108,3 +108,29 @@ async def job_state(client: StyleBot, job_id: int, states: set[JobState], within
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"job {job_id} is {job.state if job else 'gone'}, not one of {states}")
         await asyncio.sleep(0.05)
+
+
+async def request_job(
+    fake: FakeDiscord,
+    client: StyleBot,
+    channel: FakeChannel,
+    user: FakeUser,
+    *,
+    style: str = "mosaic",
+    photo: bytes | None = None,
+    locale: str = "en-US",
+) -> tuple[int, FakeMessage, FakeMessage]:
+    """`/style photo:<photo> preset:<style>` by `user` in `channel`; (job id, request, status message) once the
+    job is queued (for a slash command the request is the bot's public answer, which is also the status message)."""
+    user.locale = locale
+    await fake.send_slash_command(
+        user, channel, "style", {"preset": style}, attachments={"photo": ("photo.png", photo or picture(fmt="PNG"))}
+    )
+    status = await bot_message(
+        fake, channel, lambda m: any(c.startswith("sb:cancel:") for c in m.custom_ids()) and m.id not in _taken
+    )
+    _taken.add(status.id)
+    return cancel_job_id(status), status, status
+
+
+_taken: set[int] = set()  # status messages request_job already returned
