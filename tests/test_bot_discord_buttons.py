@@ -233,11 +233,12 @@ def noise(side: int) -> bytes:
 async def test_a_full_size_file_over_the_limit_is_a_smaller_jpeg(tmp_path: Path) -> None:
     limit = 40_000
     async with fake_discord() as fake:
-        world = make_world(fake, attachment_size_limit=limit)
+        world = make_world(fake)
         settings = discord_settings(tmp_path, fake, default_size=256)
         with workers(settings):
             async with running_discord_bot(settings) as client:
                 job_id, _, _ = await request_job(fake, client, world.channel, world.alice, photo=noise(256))
+                world.guild.attachment_size_limit = limit
                 result = await bot_message(fake, world.channel, is_result_of(job_id), within_s=25)
                 said = await answer(fake, await fake.click_button(result, button(job_id, "file"), world.alice))
     [(name, data)] = said.files.items()

@@ -18,6 +18,7 @@ from ..core.limits import image_refusal
 from ..core.parsing import preset_key
 from ..core.requests import Refused, check_quota, find_preset
 from .identity import chat_id, presets_chat, requester, requester_of, translator_of
+from .locale import COMMAND, described, pgettext
 from .picker import offer, setup_picker
 from .pictures import fetch, image_ref, pictures
 from .replies import tell
@@ -46,7 +47,12 @@ MAX_CHOICES = 25  # autocomplete choices Discord shows
 
 
 @app_commands.describe(
-    photo="The photo to paint", style="A picture whose style I should copy", preset="The name of a saved style"
+    photo=described(N_("The photo to paint")),
+    style=described(N_("A picture whose style I should copy")),
+    preset=described(N_("The name of a saved style")),
+)
+@app_commands.rename(
+    photo=pgettext(COMMAND, "photo"), style=pgettext(COMMAND, "style"), preset=pgettext(COMMAND, "preset")
 )
 async def style_command(
     interaction: discord.Interaction[Any],
@@ -278,11 +284,11 @@ def _guild_id(message: discord.Message) -> int | None:
 def setup(client: StyleBot) -> None:
     """/style (with its preset autocomplete), Apps ▸ Stylize and the style menu."""
     command: app_commands.Command[Any, ..., None] = app_commands.Command(
-        name="style",
-        description="Paint a photo in the style of another picture, or of a saved style",
+        name=pgettext(COMMAND, "style"),
+        description=described(N_("Paint a photo in the style of another picture, or of a saved style")),
         callback=style_command,
     )
     command.autocomplete("preset")(preset_choices)
     client.tree.add_command(command)
-    client.tree.add_command(app_commands.ContextMenu(name="Stylize", callback=stylize))
+    client.tree.add_command(app_commands.ContextMenu(name=pgettext(COMMAND, "Stylize"), callback=stylize))
     setup_picker(client)

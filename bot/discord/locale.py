@@ -52,6 +52,8 @@ class CommandTranslator(app_commands.Translator):
         translated = t.pgettext(msgctxt, string.message) if msgctxt else t(Text(string.message))
         if translated == string.message:
             return None
-        if context.location in NAMES and not valid_name(translated):
-            return None
+        if context.location in NAMES and not isinstance(context.data, app_commands.ContextMenu) and not valid_name(
+            translated
+        ):
+            return None  # a context menu's name may have capitals and spaces
         return translated[:MAX_DESCRIPTION]

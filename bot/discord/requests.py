@@ -244,6 +244,7 @@ async def submit(
     posted(svc, result.job_id, text)
     await svc.jobs.set_status_message(result.job_id, status.id)  # before Cancel shows: it checks this
     await status.edit(content=text, view=status_view(result.job_id, translator(user.language)))
+    posted(svc, result.job_id, text)  # again: the delivery loop's next edit keeps its distance from this one
     return result.job_id
 
 
