@@ -202,7 +202,7 @@ def local_pictures(folder: Path) -> list[Path]:
 def is_discord_result(fake: FakeDiscord, message: FakeMessage) -> bool:
     """A bot message in Discord carrying a finished picture (it has the result buttons)."""
     return message.author is fake.bot_user and bool(message.attachments) and any(
-        "stronger" in cid for cid in message.custom_ids()
+        cid.startswith("sb:r:") for cid in message.custom_ids()
     )
 
 
@@ -217,7 +217,9 @@ async def test_telegram_and_discord_run_in_one_bot_process_over_the_same_workers
             "discord_gateway_url": discord_api.gateway_url,
         }
         async with fleet(tmp_path, api, scaled_backend, **discord_settings) as running:
-            await discord_api.until(lambda: bool(discord_api.commands.get(None)), "the commands synced", within_s=60)
+            await discord_api.until(
+                lambda: bool(discord_api.commands.get(None)) and discord_api.connected, "the Discord bot", within_s=60
+            )
             api.user_photo(private(ALICE), ALICE, picture((10, 200, 10)), caption="/style mosaic")
             await discord_api.send_slash_command(
                 world.alice, world.channel, "style", {"preset": "mosaic"},
