@@ -1,5 +1,6 @@
 """The Discord front end starts: the real discord.py logs in to the fake Discord (REST and gateway over real sockets)
-with no privileged intent, opens the shared stores, and `stylebot run` says what to set when no token is."""
+with no privileged intent, opens the shared stores, beats the bot's heartbeat (`stylebot health`), and `stylebot run`
+says what to set when no token is."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import presence
 from jobs.identities import Platform, id_range
 from stylebot.frontends import NO_TOKENS
 from tests.support.discord_bot import discord_settings, running_discord_bot
@@ -29,7 +31,9 @@ async def test_the_bot_logs_in_without_privileged_intents_and_opens_the_stores(t
         low, high = id_range(Platform.DISCORD)
         assert low <= stored < high
         assert {p.name for p in await client.svc.presets.list(stored)} >= {"starry_night", "mosaic"}
+        await fake.until(lambda: presence.check(client.svc.settings.data_dir, min_workers=0)[0], "a healthy bot")
     assert not fake.connected
+    assert presence.heartbeat_age(client.svc.settings.data_dir, presence.BOT) is None, "a clean stop says so"
 
 
 async def test_a_wrong_token_stops_the_start_with_discords_answer(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from presence import BOT, Heartbeat
+
 from ...core.delivery import LOGGER
 from .outcomes import Outcomes
 from .statuses import StatusEdits
@@ -37,11 +39,16 @@ class Delivery:
         self._tasks: list[asyncio.Task[None]] = []
         self.statuses = StatusEdits(client)
         self.outcomes = Outcomes(client, self._stopping, self.statuses)
+        # For `stylebot health`: touched after every good round of results (the same file as Telegram's loop: one
+        # process, one bot).
+        self._liveness = Heartbeat(client.svc.settings.data_dir, BOT)
 
     def start(self) -> None:
         self._svc.on_status_posted = self.statuses.note
         self._tasks = [
-            asyncio.create_task(self._loop(self.outcomes.round, "results"), name="stylebot-discord-results"),
+            asyncio.create_task(
+                self._loop(self.outcomes.round, "results", beat=True), name="stylebot-discord-results"
+            ),
             asyncio.create_task(self._loop(self._status_round, "status"), name="stylebot-discord-status"),
         ]
 
@@ -60,6 +67,7 @@ class Delivery:
         self._tasks = []
         if self._svc.on_status_posted == self.statuses.note:
             self._svc.on_status_posted = None
+        self._liveness.remove()
 
     async def _drain(self) -> None:
         await asyncio.gather(*self._tasks)
@@ -68,13 +76,16 @@ class Delivery:
     async def _status_round(self) -> None:
         await self.statuses.round(set(self.outcomes.delivering))
 
-    async def _loop(self, one_round: Callable[[], Awaitable[None]], name: str) -> None:
+    async def _loop(self, one_round: Callable[[], Awaitable[None]], name: str, *, beat: bool = False) -> None:
         while not self._stopping.is_set():
             started = time.monotonic()
             try:
                 await one_round()
             except Exception:
                 log.exception("discord delivery: %s round failed", name)
+            else:
+                if beat:
+                    self._liveness.beat()
             pause = max(0.0, started + self._svc.tuning.delivery_poll_s - time.monotonic())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), pause)
