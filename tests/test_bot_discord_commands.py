@@ -15,7 +15,7 @@ from bot.discord.identity import chat_id
 from jobs import keys
 from jobs.models import JobParams, JobState, NewJob
 from tests.support.bot import workers
-from tests.support.discord_bot import World, discord_settings, make_world, running_discord_bot
+from tests.support.discord_bot import World, bot_message, discord_settings, make_world, running_discord_bot
 from tests.support.fakediscord import (
     ATTACH_FILES,
     SEND_MESSAGES,
@@ -316,7 +316,7 @@ async def test_forget_asks_only_its_user_then_deletes_everything(tmp_path: Path)
         assert await client.svc.presets.count(await chat_id(client.svc, dm.id)) == 0
 
 
-async def test_redo_where_the_bot_may_not_post_says_so(tmp_path: Path) -> None:
+async def test_redo_where_the_bot_may_not_post_goes_on_in_a_dm(tmp_path: Path) -> None:
     async with fake_discord() as fake, running_discord_bot(discord_settings(tmp_path, fake)) as client:
         world = make_world(fake)
         muted = fake.create_channel(world.guild, "muted", bot_deny=SEND_MESSAGES | ATTACH_FILES)
@@ -325,7 +325,13 @@ async def test_redo_where_the_bot_may_not_post_says_so(tmp_path: Path) -> None:
         await finished(client, job)
         listed = await command(fake, world.alice, muted, "history")
         redone = await tap(fake, listed, f"sb:redo:{job}", world.alice)
-        said = await followup(fake, redone)
-        assert said.ephemeral and "I can't post in this channel" in said.content
+        said = await answer(fake, redone)
+        assert said.ephemeral and "On it" in said.content
+        dm = world.dm(world.alice)
+        notice = await bot_message(fake, dm, lambda m: "direct messages" in m.content)
+        assert f"<#{muted.id}>" in notice.content
+        status = await bot_message(fake, dm, lambda m: any(c.startswith("sb:cancel:") for c in m.custom_ids()))
         assert not fake.bot_messages(muted) or all(m.ephemeral for m in fake.bot_messages(muted))
-        assert [j.id for j in await client.svc.jobs.history(await client.svc.stored(world.alice.id))] == [job]
+        history = await client.svc.jobs.history(await client.svc.stored(world.alice.id))
+        assert [j.id for j in history][-1] == job and len(history) == 2
+        assert history[0].chat_id == await chat_id(client.svc, dm.id) and history[0].status_message_id == status.id

@@ -9,7 +9,7 @@ from typing import Any
 
 import discord
 
-from jobs.models import LimitReached, NewJob
+from jobs.models import JobParams, JobStatus, LimitReached, NewJob
 from sketch import SketchBusy
 
 from ..core.captions import queued_text
@@ -209,14 +209,18 @@ async def submit(
     styles: tuple[str, ...],
     style_name: str,
     request_message_id: int | None = None,
+    params: JobParams | None = None,
 ) -> int | None:
     """Post the status message, send the sketch, enqueue the job and put Cancel under its status; the job id (None:
     a sketch alone was sent, as the user's settings ask, or the request was already taken). The job is recorded
-    under `request_message_id` (the user's message), else under its status message. Refused when a limit holds."""
-    preferences = await svc.preferences.get(user.id)
-    if preferences.sketch_only and svc.sketches is not None:
-        await sketch_only(svc, out, user, content, styles)
-        return None
+    under `request_message_id` (the user's message), else under its status message. Refused when a limit holds.
+    A repaint of a job (`params` given: a variation, another style, a redo) is always painted, with those params."""
+    if params is None:
+        preferences = await svc.preferences.get(user.id)
+        if preferences.sketch_only and svc.sketches is not None:
+            await sketch_only(svc, out, user, content, styles)
+            return None
+        params = job_params(preferences, svc.settings)
     if request_message_id is not None and await svc.jobs.recorded(out.chat_id, request_message_id):
         return None  # a re-delivered message
     thumb = await thumbnail(svc, content)
@@ -227,7 +231,7 @@ async def submit(
         message_id=request_message_id if request_message_id is not None else status.id,
         content_key=content,
         style_keys=styles,
-        params=job_params(preferences, svc.settings),
+        params=params,
         style_name=style_name,
         user_name=user.name,
         language=user.language,
@@ -246,6 +250,30 @@ async def submit(
     await status.edit(content=text, view=status_view(result.job_id, translator(user.language)))
     posted(svc, result.job_id, text)  # again: the delivery loop's next edit keeps its distance from this one
     return result.job_id
+
+
+async def repaint(
+    svc: DiscordServices,
+    interaction: discord.Interaction[Any],
+    job: JobStatus,
+    *,
+    styles: tuple[str, ...],
+    style_name: str,
+    params: JobParams,
+    reply_to: int,
+) -> int | None:
+    """A new job of `job`'s requester from its photo, in the channel where they tapped: its status message replies to
+    `reply_to` (the result, or the request); in the requester's DMs when the bot can't post there."""
+    channel = interaction.channel
+    assert isinstance(channel, discord.abc.Messageable) and job.content_key is not None
+    out = Outlet(
+        svc, interaction.user, channel, chat=job.chat_id, chat_type=job.chat_type, reply_to=reply_to,
+        language=job.language,
+    )
+    user = Requester(id=job.user_id, name=job.user_name, language=job.language)
+    return await submit(
+        svc, out, user=user, content=job.content_key, styles=styles, style_name=style_name, params=params
+    )
 
 
 async def sketch_only(

@@ -13,19 +13,17 @@ from typing import Any
 import discord
 
 from jobs import keys
-from jobs.models import FINISHED_STATES, JobParams, JobStatus, LimitReached, NewJob
+from jobs.models import FINISHED_STATES, JobParams, JobStatus
 
-from ..core.captions import queued_text
-from ..core.i18n import N_, Text, translator
-from ..core.limits import job_limits, limit_refusal
+from ..core.i18n import N_, Text
 from ..core.params import BIGGER, SMALLER, STRONGER, VARIATIONS, WEAKER, job_params, varied
-from ..core.requests import Refused, check_quota, posted, thumbnail
+from ..core.requests import Refused, check_quota
 from .buttons import DELETE, FILE, OTHER_STYLE, PRIVATELY, TIMELAPSE, style_view
-from .cancel import status_view
 from .delivery.fit import DEFAULT_LIMIT, smaller_note
 from .delivery.outcomes import result_text, send_picture
 from .identity import PRIVATE, chat_id, presets_chat, translator_of
 from .replies import tell
+from .requests import repaint
 from .services import client_of, services
 from .text import markdown
 
@@ -136,48 +134,15 @@ async def paint_again(
     if job.content_key is None or not styles or not await _all_stored(interaction, [job.content_key, *styles]):
         await tell(interaction, t(ORIGINALS_GONE))
         return
-    channel_id = interaction.channel_id or 0
-    channel = client_of(interaction).get_partial_messageable(channel_id)
     async with svc.lock(job.chat_id, job.user_id):
         try:
             await check_quota(svc, job.user_id)
-            thumb = await thumbnail(svc, job.content_key)
-        except Refused as exc:
+            await repaint(
+                svc, interaction, job, styles=styles, style_name=style_name, params=params, reply_to=result_message_id
+            )
+        except Refused as exc:  # a limit, or one reached by requests sent at once (the insert is the authority)
             await tell(interaction, exc.say(t))
             return
-        text = queued_text(None, style_name, job.language)
-        reference = discord.MessageReference(
-            message_id=result_message_id, channel_id=channel_id, fail_if_not_exists=False
-        )
-        try:
-            status = await channel.send(
-                markdown(text), file=discord.File(io.BytesIO(thumb), "photo.jpg"), reference=reference
-            )
-        except (discord.Forbidden, discord.NotFound):
-            await tell(interaction, t.gettext("I can't post in this channel: I may not send messages or files here."))
-            return
-        new = NewJob(
-            chat_id=job.chat_id,
-            user_id=job.user_id,
-            message_id=status.id,
-            content_key=job.content_key,
-            style_keys=styles,
-            params=params,
-            style_name=style_name,
-            user_name=job.user_name,
-            chat_type=job.chat_type,
-            reply_to_message_id=result_message_id,
-            language=job.language,
-        )
-        try:
-            queued = await svc.jobs.enqueue(new, job_limits(svc.settings, job.user_id))
-        except LimitReached as exc:  # requests sent at once got past the early check: this one is turned away
-            await status.delete()
-            await tell(interaction, t(limit_refusal(exc)))
-            return
-        await svc.jobs.set_status_message(queued.job_id, status.id)
-        posted(svc, queued.job_id, text)
-        await status.edit(view=status_view(queued.job_id, translator(job.language)))
     await tell(interaction, t.gettext("On it!"))
 
 

@@ -4,25 +4,22 @@ painted again, its new status message posted in the channel."""
 from __future__ import annotations
 
 import asyncio
-import io
 import re
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 
-from jobs.models import ACTIVE_STATES, JobStatus, LimitReached, NewJob
+from jobs.models import ACTIVE_STATES, JobStatus
 
-from ...core.captions import history_line, queued_text
-from ...core.i18n import N_, Translator, translator
-from ...core.limits import job_limits, limit_refusal
-from ...core.requests import Refused, check_quota, posted, thumbnail
-from ..cancel import status_view
+from ...core.captions import history_line
+from ...core.i18n import N_, Translator
+from ...core.requests import Refused, check_quota
 from ..identity import chat_id, translator_of
 from ..locale import described, pgettext
 from ..replies import tell
+from ..requests import repaint
 from ..services import DiscordServices, services
-from ..text import markdown
 
 if TYPE_CHECKING:
     from ..app import StyleBot
@@ -75,58 +72,17 @@ class RedoButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=REDO_T
                 return
             await tell(interaction, t.gettext("On it!"))
             try:
-                await redo(interaction, svc, job)
+                await repaint(
+                    svc, interaction, job, styles=job.style_keys, style_name=job.style_name, params=job.params,
+                    reply_to=job.reply_to_message_id or job.message_id,
+                )
             except Refused as exc:  # a limit reached by requests sent at once (the insert is the authority)
                 await tell(interaction, exc.say(t))
-            except discord.Forbidden:
-                await tell(interaction, t.gettext("I can't post in this channel: I need to send messages and files."))
 
 
 async def _all_stored(svc: DiscordServices, keys: list[str]) -> bool:
     found = await asyncio.gather(*(asyncio.to_thread(svc.storage.exists, key) for key in keys))
     return all(found)
-
-
-async def redo(interaction: discord.Interaction[Any], svc: DiscordServices, job: JobStatus) -> int:
-    """Enqueue the job's pictures and settings again, for its requester (in the language they asked in), under
-    a status message the bot posts in the channel (the request's message: (chat, message) is unique)."""
-    channel = interaction.channel
-    assert isinstance(channel, discord.abc.Messageable)
-    reply_to = job.reply_to_message_id or job.message_id
-    reference = discord.MessageReference(
-        message_id=reply_to, channel_id=interaction.channel_id or 0, fail_if_not_exists=False
-    )
-    assert job.content_key is not None
-    thumb = await thumbnail(svc, job.content_key)
-    status = await channel.send(
-        markdown(queued_text(None, job.style_name, job.language)),
-        file=discord.File(io.BytesIO(thumb), filename="photo.jpg"),
-        reference=reference,
-        mention_author=False,
-    )
-    new = NewJob(
-        chat_id=job.chat_id,
-        user_id=job.user_id,
-        message_id=status.id,
-        content_key=job.content_key,
-        style_keys=job.style_keys,
-        params=job.params,
-        style_name=job.style_name,
-        user_name=job.user_name,
-        chat_type=job.chat_type,
-        reply_to_message_id=reply_to,
-        language=job.language,
-    )
-    try:
-        result = await svc.jobs.enqueue(new, job_limits(svc.settings, job.user_id))
-    except LimitReached as exc:
-        await status.delete()
-        raise Refused(limit_refusal(exc)) from exc
-    await svc.jobs.set_status_message(result.job_id, status.id)
-    text = markdown(queued_text(result.position, job.style_name, job.language))
-    await status.edit(content=text, view=status_view(result.job_id, translator(job.language)))
-    posted(svc, result.job_id, text)
-    return result.job_id
 
 
 def redo_view(jobs: list[JobStatus], t: Translator) -> discord.ui.View | None:
