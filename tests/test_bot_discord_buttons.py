@@ -6,13 +6,10 @@ Manage Messages member's; a full-size file over the upload limit goes as a small
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from bot.core.params import AGAIN, BIGGER, COLOURS, SMALLER, STRONGER, WEAKER, varied
 from bot.discord.app import StyleBot
@@ -27,6 +24,7 @@ from tests.support.fakediscord import (
     FakeUser,
     fake_discord,
 )
+from tests.support.pictures import noise
 
 pytestmark = pytest.mark.timeout(60)
 MANAGE_MESSAGES = 1 << 13
@@ -221,13 +219,6 @@ async def test_delete_by_the_requester_or_a_manage_messages_member(tmp_path: Pat
                 assert mine.content == "Deleted." and first_message.deleted
                 modded = await answer(fake, await fake.click_button(second_message, button(second, "del"), carol))
                 assert modded.ephemeral and modded.content == "Deleted." and second_message.deleted
-
-
-def noise(side: int) -> bytes:
-    pixels = np.random.default_rng(3).integers(0, 256, (side, side, 3), dtype=np.uint8)
-    out = io.BytesIO()
-    Image.fromarray(pixels).save(out, "PNG")
-    return out.getvalue()
 
 
 async def test_a_full_size_file_over_the_limit_is_a_smaller_jpeg(tmp_path: Path) -> None:

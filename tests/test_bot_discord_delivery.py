@@ -7,15 +7,12 @@ are delivered here, and a restart delivers exactly once."""
 from __future__ import annotations
 
 import asyncio
-import io
 import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 import bot.discord.delivery.statuses as statuses
 from jobs.bot_stores import bot_stores
@@ -31,6 +28,7 @@ from tests.support.discord_bot import (
     running_discord_bot,
 )
 from tests.support.fakediscord import ATTACH_FILES, SEND_MESSAGES, FakeMessage, Overwrite, fake_discord
+from tests.support.pictures import noise
 
 pytestmark = pytest.mark.timeout(60)
 EDIT_ROUTE = "PATCH /channels/{channel_id}/messages/{message_id}"
@@ -42,13 +40,6 @@ def is_result_of(job_id: int) -> Callable[[FakeMessage], bool]:
 
 def labels(message: FakeMessage) -> list[list[str]]:
     return [[c.get("label", "") for c in row["components"]] for row in message.components]
-
-
-def noise(side: int) -> bytes:
-    pixels = np.random.default_rng(7).integers(0, 256, (side, side, 3), dtype=np.uint8)
-    out = io.BytesIO()
-    Image.fromarray(pixels).save(out, "PNG")
-    return out.getvalue()
 
 
 async def test_a_finished_job_is_posted_once_as_a_reply_with_the_picture_and_buttons(tmp_path: Path) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 from jobs import keys
 from jobs.models import LimitKind, LimitReached, Preset
 from jobs.storage import MissingFile
+from sketch import SketchBusy
 
 from .i18n import N_, OneOf, Text, Translator
 from .images import BadImage, Checked, JpegCache, sketch_input_bytes, thumbnail_bytes
-from .limits import ImageRef, image_refusal, limit_refusal, quota_refusal, upload_cap
+from .limits import ImageRef, image_refusal, job_limits, limit_refusal, quota_refusal, upload_cap
 from .parsing import preset_key
 from .services import Services
 
@@ -136,6 +137,23 @@ async def find_preset(
         N_("I don't know a style called “{name}”. Pick one of these, or see them all with /presets.", name=name),
         keyboard,
     )
+
+
+async def sketch_alone(svc: Services, user_id: int, content: str, styles: tuple[str, ...]) -> bytes:
+    """The instant sketch as the whole answer (the user's /settings ask for it): no painting, no queue; it counts
+    toward the user's daily limit. Refused at the limit, or when the sketches are all busy."""
+    assert svc.sketches is not None
+    try:
+        await svc.jobs.count_sketch_only(user_id, job_limits(svc.settings, user_id))
+    except LimitReached as exc:
+        raise Refused(limit_refusal(exc)) from exc
+    try:
+        return await svc.sketches.paint(await sketch_input(svc, content), await sketch_input(svc, styles[0]))
+    except SketchBusy as exc:
+        raise Refused(SKETCHES_BUSY) from exc
+
+
+SKETCH_ALONE_CAPTION = N_("✏️ Your sketch. (Sketch only is on: /settings to get paintings.)")
 
 
 def posted(svc: Services, job_id: int, text: str) -> None:

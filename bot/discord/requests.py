@@ -10,14 +10,13 @@ from typing import Any
 import discord
 
 from jobs.models import JobParams, JobStatus, LimitReached, NewJob
-from sketch import SketchBusy
 
 from ..core.captions import queued_text
 from ..core.i18n import N_, Translator, translator
 from ..core.identity import Requester
 from ..core.limits import job_limits, limit_refusal
 from ..core.params import job_params
-from ..core.requests import SKETCHES_BUSY, Refused, posted, sketch_input, thumbnail
+from ..core.requests import SKETCH_ALONE_CAPTION, Refused, posted, sketch_alone, sketch_input, thumbnail
 from .cancel import status_view
 from .identity import GUILD, PRIVATE, chat_id
 from .services import DiscordServices
@@ -279,15 +278,7 @@ async def repaint(
 async def sketch_only(
     svc: DiscordServices, out: Outlet, user: Requester, content: str, styles: tuple[str, ...]
 ) -> None:
-    """Answer with the instant sketch alone: no painting, no queue; it counts toward the user's daily limit."""
-    assert svc.sketches is not None
-    try:
-        await svc.jobs.count_sketch_only(user.id, job_limits(svc.settings, user.id))
-    except LimitReached as exc:
-        raise Refused(limit_refusal(exc)) from exc
-    try:
-        data = await svc.sketches.paint(await sketch_input(svc, content), await sketch_input(svc, styles[0]))
-    except SketchBusy as exc:
-        raise Refused(SKETCHES_BUSY) from exc
-    caption = translator(user.language).gettext("✏️ Your sketch. (Sketch only is on: /settings to get paintings.)")
+    """Answer with the instant sketch alone (bot.core.requests.sketch_alone)."""
+    data = await sketch_alone(svc, user.id, content, styles)
+    caption = translator(user.language)(SKETCH_ALONE_CAPTION)
     await out.post(markdown(caption), jpeg(data, "sketch.jpg"))

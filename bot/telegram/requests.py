@@ -9,7 +9,6 @@ from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 
 from jobs.models import JobParams, LimitReached, NewJob, Preset
-from sketch import SketchBusy
 
 from ..core import requests as core
 from ..core.captions import queued_text
@@ -17,7 +16,7 @@ from ..core.i18n import translator
 from ..core.identity import Requester
 from ..core.limits import ImageRef, job_limits, limit_refusal
 from ..core.params import job_params
-from ..core.requests import SKETCHES_BUSY, Refused, posted, sketch_input, store_picture, thumbnail
+from ..core.requests import SKETCH_ALONE_CAPTION, Refused, posted, sketch_alone, sketch_input, store_picture, thumbnail
 from ..core.services import Services
 from .images import download
 from .keyboards import cancel_keyboard, preset_keyboard
@@ -144,17 +143,9 @@ async def sketch_only(
     styles: tuple[str, ...],
     reply_message_id: int,
 ) -> None:
-    """Answer with the instant sketch alone: no painting, no queue; it counts toward the user's daily limit."""
-    assert svc.sketches is not None
-    try:
-        await svc.jobs.count_sketch_only(user.id, job_limits(svc.settings, user.id))
-    except LimitReached as exc:
-        raise Refused(limit_refusal(exc)) from exc
-    try:
-        jpeg = await svc.sketches.paint(await sketch_input(svc, content), await sketch_input(svc, styles[0]))
-    except SketchBusy as exc:
-        raise Refused(SKETCHES_BUSY) from exc
-    caption = translator(user.language).gettext("✏️ Your sketch. (Sketch only is on: /settings to get paintings.)")
+    """Answer with the instant sketch alone (bot.core.requests.sketch_alone)."""
+    jpeg = await sketch_alone(svc, user.id, content, styles)
+    caption = translator(user.language)(SKETCH_ALONE_CAPTION)
     await bot.send_photo(chat_id, photo=jpeg, caption=caption, reply_parameters=reply_to(reply_message_id))
 
 

@@ -29,12 +29,18 @@ def private(user: TgUser) -> TgChat:
     return TgChat(user.id, "private")
 
 
-def bot_settings(tmp_path: Path, api: FakeBotApi, **overrides: Any) -> Settings:
-    """Settings for a bot talking to the fake Bot API, with three preset paintings in a presets folder."""
+def preset_paintings(tmp_path: Path) -> Path:
+    """A presets folder with the PRESETS paintings (one plain colour each)."""
     presets_dir = tmp_path / "presets"
     presets_dir.mkdir(exist_ok=True)
     for name, color in PRESETS.items():
         (presets_dir / f"{name}.png").write_bytes(picture(color, fmt="PNG"))
+    return presets_dir
+
+
+def bot_settings(tmp_path: Path, api: FakeBotApi, **overrides: Any) -> Settings:
+    """Settings for a bot talking to the fake Bot API, with three preset paintings in a presets folder."""
+    presets_dir = preset_paintings(tmp_path)
     values: dict[str, Any] = {
         "token": api.token,
         "api_url": api.api_url,

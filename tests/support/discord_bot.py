@@ -14,7 +14,7 @@ from bot.core.services import Tuning
 from bot.discord.app import StyleBot, build_client, serve
 from jobs.models import JobState
 from settings import Settings
-from tests.support.bot import FAST, PRESETS
+from tests.support.bot import FAST, preset_paintings
 from tests.support.fakediscord import FakeChannel, FakeDiscord, FakeGuild, FakeMessage, FakeUser
 from tests.support.pictures import picture
 from tests.support.settings import make_settings
@@ -22,10 +22,7 @@ from tests.support.settings import make_settings
 
 def discord_settings(tmp_path: Path, fake: FakeDiscord, **overrides: Any) -> Settings:
     """Settings for a Discord-only bot talking to the fake, with the test presets (tests.support.bot.PRESETS)."""
-    presets_dir = tmp_path / "presets"
-    presets_dir.mkdir(exist_ok=True)
-    for name, color in PRESETS.items():
-        (presets_dir / f"{name}.png").write_bytes(picture(color, fmt="PNG"))
+    presets_dir = preset_paintings(tmp_path)
     values: dict[str, Any] = {
         "token": "",
         "discord_token": fake.token,

@@ -48,3 +48,11 @@ def style_painting(size: tuple[int, int] = (80, 80), seed: int = 1) -> Image.Ima
     blue = np.array([30, 50, 160], np.float32)
     pixels = stripes * yellow + (1 - stripes) * blue + rng.normal(0, 20, (h, w, 3))
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def noise(side: int, seed: int = 7) -> bytes:
+    """A square PNG of random pixels: it compresses badly, so it is large for its size."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG")
+    return out.getvalue()

@@ -5,10 +5,9 @@ channel. An error while delivering a job is logged and retried after a growing p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from jobs.models import JobState, JobStatus
 from ...core import metrics
 from ...core.captions import final_status_text, result_caption, result_filename
 from ...core.delivery import LOGGER
+from ...core.delivery.turns import ChatTurns
 from ...core.i18n import translator
 from ..buttons import offers_timelapse, result_view
 from ..identity import PRIVATE
@@ -81,7 +81,7 @@ class Outcomes:
         self.delivering: dict[int, asyncio.Task[None]] = {}
         self._retry: dict[int, tuple[float, int]] = {}  # job -> (not before, failures so far)
         self._unrecorded: dict[int, tuple[int | None, str]] = {}  # sent, but the record could not be written
-        self._chat_turns: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+        self._chat_turns = ChatTurns()
         self._slots = asyncio.Semaphore(RESULT_SLOTS)
         self.delivered = 0
         self.errors = 0
@@ -105,7 +105,7 @@ class Outcomes:
 
     async def _deliver_one(self, job: JobStatus) -> None:
         try:
-            async with self._chat_turn(job.chat_id), self._slots:
+            async with self._chat_turns.turn(job.chat_id), self._slots:
                 editing = self._statuses.editing.get(job.id)
                 if editing is not None:  # a status edit on its way lands before the outcome
                     await asyncio.wait({editing})
@@ -125,19 +125,6 @@ class Outcomes:
                 log.exception("job %s: delivery failed, will retry in %.1f s", job.id, pause)
         finally:
             self.delivering.pop(job.id, None)
-
-    @contextlib.asynccontextmanager
-    async def _chat_turn(self, chat_id: int) -> AsyncIterator[None]:
-        """One delivery at a time per channel, in the order they started (results arrive in job order)."""
-        lock, users = self._chat_turns.setdefault(chat_id, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._chat_turns[chat_id]
 
     async def deliver(self, job: JobStatus) -> None:
         """Send the job's outcome unless it was sent before (a restart between send and mark, or a record that

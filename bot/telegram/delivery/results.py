@@ -7,10 +7,8 @@ after a growing pause, and never holds up the others.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from telegram import Message
@@ -24,6 +22,7 @@ from ...core import metrics
 from ...core.captions import final_status_text, result_caption, result_filename
 from ...core.delivery import LOGGER
 from ...core.delivery.pacing import GROUP_PER_MIN, OVERALL_PER_S
+from ...core.delivery.turns import ChatTurns
 from ..keyboards import offers_timelapse, result_keyboard
 from ..requests import reply_to
 from .shared import Part, Shared
@@ -47,7 +46,7 @@ class Results(Part):
         # Outcomes sent whose record could not be written (e.g. the database was unavailable): a retry records
         # them without sending again.
         self._unrecorded: dict[int, _Sent] = {}
-        self._chat_turns: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+        self._chat_turns = ChatTurns()
         self._slots = asyncio.Semaphore(RESULT_SLOTS)
 
     def in_flight(self) -> list[asyncio.Task[None]]:
@@ -84,7 +83,7 @@ class Results(Part):
 
     async def _deliver_one(self, job: JobStatus) -> None:
         try:
-            async with self._chat_turn(job.chat_id):
+            async with self._chat_turns.turn(job.chat_id):
                 # From here until its first call, status edits wait for this result (not before: a chat's other
                 # deliveries may be held up by the chat's own limit, and must not hold up edits in other chats).
                 self.waiting.add(job.id)
@@ -109,19 +108,6 @@ class Results(Part):
         finally:
             self.waiting.discard(job.id)
             self.delivering.pop(job.id, None)
-
-    @contextlib.asynccontextmanager
-    async def _chat_turn(self, chat_id: int) -> AsyncIterator[None]:
-        """One delivery at a time per chat, in the order they started (so results arrive in job order)."""
-        lock, users = self._chat_turns.setdefault(chat_id, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._chat_turns[chat_id]
 
     async def _result_call(self, job: JobStatus) -> None:
         """Wait until a call for this result fits this loop's own budget, and count it."""
