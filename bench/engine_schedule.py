@@ -170,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     photos, styles = found
+    if args.save_pair is not None and args.save_pair.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        print(f"--save-pair {args.save_pair}: name a .png or .jpg file", file=sys.stderr)
+        return 2
     missing = [p for p in (*photos, *styles) if not p.is_file()]
     if missing or not photos or not styles:
         print(f"missing pictures: {', '.join(map(str, missing)) or 'none given'}", file=sys.stderr)
@@ -197,9 +200,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 today, fresh = run_one(stylizer, photo, style, today_options), run_one(stylizer, photo, style,
                                                                                        new_options)
                 comparison = compare(today, fresh)
-                if args.save_pair and size == max(sizes) and not pair_saved:
-                    save_pair(today["image"], fresh["image"], args.save_pair)
-                    pair_saved = True
                 if args.json:
                     row = {"photo": photo.name, "style": style.name, "size": size, "weights": args.weights,
                            "new_options": {"iterations": new.iterations, "levels": new.levels,
@@ -213,6 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print_run("new", fresh)
                     print_comparison(comparison)
                     print(flush=True)
+                if args.save_pair and size == max(sizes) and not pair_saved:
+                    save_pair(today["image"], fresh["image"], args.save_pair)
+                    pair_saved = True
     return 0
 
 

@@ -95,3 +95,18 @@ def test_a_child_process_gets_the_same_options() -> None:
     assert {k: v for k, v in vars(again).items() if k != "backend"} == {
         k: v for k, v in vars(args).items() if k != "backend"
     }
+
+
+def test_the_schedule_bench_refuses_a_side_by_side_file_it_could_not_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Checked before minutes of painting, not after."""
+    from bench import engine_schedule
+    from tests.support.pictures import content_photo, style_painting
+
+    photo, painting = tmp_path / "photo.png", tmp_path / "painting.png"
+    content_photo().save(photo)
+    style_painting().save(painting)
+    args = ["--photos", str(photo), "--styles", str(painting), "--sizes", "32", "--save-pair", str(tmp_path / "pair")]
+    assert engine_schedule.main(args) == 2
+    assert "--save-pair" in capsys.readouterr().err
