@@ -2,8 +2,10 @@
 when the new schedule reaches today's final loss.
 
 `python -m bench.engine_schedule --help`. "Today" is the classic plan: two stages (two thirds of 200 iterations
-at half size, the rest at full size), no stop rule. "New" is `StylizeOptions()`'s default pyramid and stop rule
-(`--new-levels`, `--new-ratio`, `--new-tolerance`, `--new-window`, `--new-iterations` try others). Before
+at half size, the rest at full size), no stop rule, float32. "New" is `StylizeOptions()`'s default pyramid and stop
+rule in the product's default precision (`auto`, as `STYLEBOT_PRECISION` and `stylebot stylize`: bfloat16
+convolutions on a CPU with AMX, else float32; the final losses are always measured in float32), `--new-levels`,
+`--new-ratio`, `--new-tolerance`, `--new-window`, `--new-iterations` and `--new-precision` try others. Before
 timing, an 8-iteration run of the pyramid traces the loop for every size and measures its pace, so neither timed
 run pays for that.
 
@@ -25,7 +27,7 @@ from typing import Any
 
 from PIL import Image
 
-from engine.options import DEFAULT_ITERATIONS, StylizeOptions
+from engine.options import DEFAULT_ITERATIONS, PRECISION_CHOICES, StylizeOptions
 from engine.types import Progress
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +62,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help=f"the new schedule's stop tolerance (default {defaults.stop_tolerance})")
     parser.add_argument("--new-window", type=int, default=defaults.stop_window,
                         help=f"the new schedule's stop window in iterations (default {defaults.stop_window})")
+    parser.add_argument("--new-precision", choices=PRECISION_CHOICES, default="auto",
+                        help="the new schedule's convolutions' precision (default auto, as STYLEBOT_PRECISION: "
+                        "bfloat16 on a CPU with AMX, else float32; today's is float32)")
     parser.add_argument("--save-pair", type=Path, default=None,
                         help="write today's and the new picture side by side (first pair, largest size) as a PNG")
     parser.add_argument("--json", action="store_true", help="print one JSON object per photo, style and size")
@@ -104,7 +109,7 @@ def run_one(stylizer: Any, photo: Path, style: Path, options: StylizeOptions) ->
     return {
         "seconds": round(seconds, 3), "iterations": result.iterations, "stages": result.extra["stages"],
         "content": result.content_loss, "style": result.style_loss, "total": result.extra["total_loss"],
-        "trace": trace, "image": result.image,
+        "precision": result.extra["precision"], "trace": trace, "image": result.image,
     }
 
 
@@ -140,7 +145,8 @@ def stage_text(stages: list[dict[str, Any]]) -> str:
 
 
 def print_run(name: str, run: dict[str, Any]) -> None:
-    print(f"  {name}: {run['seconds']:.1f} s, {run['iterations']} iterations ({stage_text(run['stages'])}); "
+    print(f"  {name}: {run['seconds']:.1f} s, {run['iterations']} iterations ({stage_text(run['stages'])}, "
+          f"{run['precision']}); "
           f"final content {run['content']:.4g}, style {run['style']:.4g}, total {run['total']:.4g}")
     trace = run["trace"]
     step = max(1, -(-len(trace) // TRACE_ROWS))
@@ -180,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         new = StylizeOptions(iterations=args.new_iterations, levels=args.new_levels, level_ratio=args.new_ratio,
-                             stop_tolerance=args.new_tolerance, stop_window=args.new_window)
+                             stop_tolerance=args.new_tolerance, stop_window=args.new_window,
+                             precision=args.new_precision)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -197,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 warm = StylizeOptions(max_side=size, iterations=8, levels=max(new.levels, 2), level_ratio=0.5,
                                       stop_tolerance=0)
                 stylizer.stylize(photo, [style], warm)  # traces every size and measures its pace
+                if new.precision != warm.precision:
+                    stylizer.stylize(photo, [style], dataclasses.replace(warm, precision=new.precision))
                 today, fresh = run_one(stylizer, photo, style, today_options), run_one(stylizer, photo, style,
                                                                                        new_options)
                 comparison = compare(today, fresh)
@@ -204,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     row = {"photo": photo.name, "style": style.name, "size": size, "weights": args.weights,
                            "new_options": {"iterations": new.iterations, "levels": new.levels,
                                            "level_ratio": new.level_ratio, "stop_tolerance": new.stop_tolerance,
-                                           "stop_window": new.stop_window},
+                                           "stop_window": new.stop_window, "precision": new.precision},
                            "today": strip(today), "new": strip(fresh), **comparison}
                     print(json.dumps(row), flush=True)
                 else:

@@ -18,7 +18,7 @@ from engine.options import (
     DEFAULT_TV_WEIGHT,
     INITS,
     OPTIMIZERS,
-    PRECISIONS,
+    PRECISION_CHOICES,
     StylizeOptions,
 )
 from engine.types import Progress
@@ -64,8 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="bit-identical results for the same inputs, seed and backend (may be slower on a GPU)",
     )
     parser.add_argument(
-        "--precision", choices=PRECISIONS, default="float32",
-        help="bfloat16 runs the convolutions in bfloat16 (faster on recent GPUs); losses stay float32",
+        "--precision", choices=PRECISION_CHOICES, default=StylizeOptions.precision,
+        help="bfloat16 runs the convolutions in bfloat16 (faster on recent GPUs and on CPUs with AMX; losses stay "
+        "float32); auto (default): bfloat16 on a CPU with AMX, else float32",
     )
     parser.add_argument(
         "--weights", default=None,
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace, *, default_weights: str = "imagenet") -> int:
         "weights": result.weights,
         "optimizer": result.optimizer,
         "size_fallbacks": result.size_fallbacks,
-        "precision": options.precision,
+        "precision": result.extra.get("precision", options.precision),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),  # Linux: KiB
     }
     if args.json:

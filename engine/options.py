@@ -8,11 +8,13 @@ from typing import Literal, get_args
 
 OptimizerName = Literal["lbfgs", "adam"]
 InitName = Literal["content", "noise"]
-Precision = Literal["float32", "bfloat16"]
+Precision = Literal["float32", "bfloat16"]  # what the convolutions compute in
+PrecisionChoice = Literal["auto", "float32", "bfloat16"]  # "auto": engine.precision picks for the hardware
 
 OPTIMIZERS: tuple[OptimizerName, ...] = get_args(OptimizerName)
 INITS: tuple[InitName, ...] = get_args(InitName)
 PRECISIONS: tuple[Precision, ...] = get_args(Precision)
+PRECISION_CHOICES: tuple[PrecisionChoice, ...] = get_args(PrecisionChoice)
 
 DEFAULT_MAX_SIDE = 512
 DEFAULT_ITERATIONS = 200
@@ -51,7 +53,9 @@ class StylizeOptions:
     stop_window: int = DEFAULT_STOP_WINDOW  # iterations over which a stage's relative loss decrease is measured
     chunk_seconds: float = DEFAULT_CHUNK_SECONDS
     deterministic: bool = False  # bit-identical results for the same inputs, seed and backend (may be slower)
-    precision: Precision = "float32"  # "bfloat16": the convolutions only; Grams, losses and optimiser stay float32
+    # "bfloat16": the convolutions only (Grams, losses and optimiser stay float32); "auto": bfloat16 where the hardware
+    # runs it natively (a CPU with AMX), else float32 (engine.precision)
+    precision: PrecisionChoice = "auto"
 
     def __post_init__(self) -> None:
         if self.style_weights is not None:
@@ -81,7 +85,7 @@ class StylizeOptions:
             raise ValueError("stop_window must be at least 1 iteration")
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("init", self.init, INITS)
-        _check_choice("precision", self.precision, PRECISIONS)
+        _check_choice("precision", self.precision, PRECISION_CHOICES)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -22,8 +22,17 @@ from engine.losses import content_loss, gram_matrix, gram_style_layer_loss
 from engine.network import FeatureNet, in_precision, load_feature_net
 from engine.objective import objective
 from engine.optim import Optimizer
-from engine.options import DEFAULT_ITERATIONS, DEFAULT_LEVELS, MIN_SIDE, OptimizerName, Precision, StylizeOptions
+from engine.options import (
+    DEFAULT_ITERATIONS,
+    DEFAULT_LEVELS,
+    MIN_SIDE,
+    OptimizerName,
+    Precision,
+    PrecisionChoice,
+    StylizeOptions,
+)
 from engine.pacing import Pacer
+from engine.precision import resolve as resolve_precision
 from engine.schedule import MIN_STAGE_SIDE, Stage, StopRule, stage_plan
 from engine.types import CancelCheck, Progress, ProgressCallback, StylizeResult
 
@@ -93,12 +102,22 @@ class Stylizer:
         self.backend_name = keras.backend.backend()
         self._nets: dict[Precision, FeatureNet] = {"float32": self.net}
         self._runners: dict[tuple[OptimizerName, Precision], Runner] = {}
-        self._pace: dict[tuple[OptimizerName, Precision, Size], float] = {}  # seconds per iteration, measured
+        self._pace: dict[tuple[OptimizerName, str, Size], float] = {}  # seconds per iteration, measured
         self._style_cache: OrderedDict[tuple[object, ...], list[np.ndarray]] = OrderedDict()
         self._lock = threading.RLock()
+        self._device: str | None = None  # where the loops run, asked once
 
-    def runner(self, optimizer: OptimizerName, precision: Precision = "float32", *, fresh: bool = False) -> Runner:
+    def precision(self, choice: PrecisionChoice) -> Precision:
+        """What the convolutions compute in for this choice on this backend's device ("auto" picks)."""
+        if self._device is None:
+            self._device = self._backend.device_name()
+        return resolve_precision(choice, self._device, keras.backend.backend())
+
+    def runner(
+        self, optimizer: OptimizerName, precision: PrecisionChoice = "float32", *, fresh: bool = False
+    ) -> Runner:
         """The compiled loop for `optimizer`, shared across requests; `fresh` traces a new one (benchmarks)."""
+        precision = self.precision(precision)
         key = (optimizer, precision)
         with self._lock:
             if fresh or key not in self._runners:
@@ -156,6 +175,12 @@ class Stylizer:
                     canvas, painted = self._optimise(work_content, work_styles, weights, side, options, tally,
                                                      progress, cancel)
                 break
+            except UnusablePictureError:
+                # bfloat16 picked by "auto" can go numerically wrong where float32 does not: paint it in float32.
+                if options.precision != "auto" or self.precision("auto") == "float32":
+                    raise
+                options = dataclasses.replace(options, precision="float32")
+                continue
             except Exception as exc:
                 if not self._backend.is_out_of_memory(exc):
                     raise
@@ -185,7 +210,7 @@ class Stylizer:
             size_fallbacks=fallbacks,
             extra={
                 "max_side": side, "architecture": self.net.architecture, "loop_calls": tally.loop_calls,
-                "canvas": canvas.size, "precision": options.precision,
+                "canvas": canvas.size, "precision": self.precision(options.precision),
                 "stages": [dataclasses.asdict(s) for s in tally.stages],
                 # The objective's weights at the final size, so callers can form α·L_content + β·L_style.
                 "alpha": alpha, "beta": options.strength * BETA_PER_STRENGTH,
@@ -198,7 +223,7 @@ class Stylizer:
         sizes: Iterable[Size],
         *,
         optimizers: Sequence[OptimizerName] = ("lbfgs",),
-        precision: Precision = "float32",
+        precision: PrecisionChoice = "float32",
         multiscale: bool = True,
         levels: int = DEFAULT_LEVELS,
     ) -> WarmUp:

@@ -26,7 +26,7 @@ from engine.options import DEFAULT_ITERATIONS, DEFAULT_MAX_SIDE, StylizeOptions
         ({"chunk_seconds": 0.0}, "chunk_seconds"),
         ({"optimizer": "sgd"}, "optimizer must be one of lbfgs, adam"),
         ({"init": "photo"}, "init must be one of content, noise"),
-        ({"precision": "float16"}, "precision must be one of float32, bfloat16"),
+        ({"precision": "float16"}, "precision must be one of auto, float32, bfloat16"),
     ],
 )
 def test_bad_values_are_refused(changes: dict[str, Any], message: str) -> None:

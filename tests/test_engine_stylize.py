@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
 from engine import CancelledError, OutOfMemoryError, Progress, StylizeOptions
+from engine.errors import UnusablePictureError
 from engine.options import Precision
 from engine.transfer import Stage, Stylizer, stage_plan
 from tests.support.pictures import content_photo, style_painting
@@ -148,7 +150,7 @@ def test_blending_two_styles_and_weights_are_checked(random_net: Stylizer) -> No
 
 
 def test_out_of_memory_retries_smaller(random_net: Stylizer, monkeypatch: pytest.MonkeyPatch) -> None:
-    runner = random_net.runner("lbfgs")
+    runner = random_net.runner("lbfgs", StylizeOptions().precision)  # the loop the default options run
     real_run = runner.run
 
     class FakeOOM(RuntimeError):
@@ -218,3 +220,39 @@ def test_another_seed_gives_another_version_of_the_same_picture(random_net: Styl
     first, again, other = run(1), run(1), run(2)
     assert np.array_equal(first, again)
     assert np.abs(first.astype(int) - other.astype(int)).mean() > 1.0
+
+
+def test_auto_precision_runs_what_the_hardware_runs_best_and_says_which(random_net: Stylizer) -> None:
+    import keras
+
+    from engine.backend import current
+    from engine.precision import resolve
+
+    options = StylizeOptions(max_side=48, iterations=2, multiscale=False, precision="auto")
+    result = random_net.stylize(content_photo((48, 32)), [style_painting((48, 48))], options)
+    assert result.extra["precision"] == resolve("auto", current().device_name(), keras.backend.backend())
+    assert result.extra["precision"] in ("float32", "bfloat16")
+
+
+def test_auto_bfloat16_that_goes_numerically_wrong_is_painted_again_in_float32(
+    random_net: Stylizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("auto picks bfloat16 on TensorFlow only")
+    monkeypatch.setattr("engine.precision.cpu_has_fast_bfloat16", lambda *_: True)
+    monkeypatch.setattr(random_net, "_device", "CPU")
+    bf16 = random_net.runner("lbfgs", "bfloat16")
+    real_run = bf16.run
+
+    def diverging(state, steps, targets):  # type: ignore[no-untyped-def]
+        state, metrics = real_run(state, steps, targets)
+        return state, metrics * np.nan
+
+    monkeypatch.setattr(bf16, "run", diverging)
+    options = StylizeOptions(max_side=48, iterations=3, multiscale=False, precision="auto")
+    result = random_net.stylize(content_photo((48, 32)), [style_painting((48, 48))], options)
+    assert result.extra["precision"] == "float32" and result.iterations == 3
+    with pytest.raises(UnusablePictureError):  # an explicit bfloat16 is the caller's: no second try
+        random_net.stylize(content_photo((48, 32)), [style_painting((48, 48))], replace(options, precision="bfloat16"))

@@ -21,6 +21,7 @@ class IdleWarmUp:
     def __init__(self, engine: Engine, settings: Settings, worker_id: str) -> None:
         self._warm_up = getattr(engine, "warm_up", None) if settings.warm_up else None
         self._sizes = common_sizes(settings.default_size)
+        self._precision = settings.precision  # the loops jobs run (bench.warm_start warms the same)
         self._worker_id = worker_id
         self._started = False
 
@@ -34,7 +35,7 @@ class IdleWarmUp:
     def _run(self) -> None:
         assert self._warm_up is not None
         try:
-            done = self._warm_up(self._sizes)
+            done = self._warm_up(self._sizes, precision=self._precision)
         except Exception:
             log.warning("worker=%s: warming up failed; jobs compile as they come", self._worker_id, exc_info=True)
             return
