@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from bot.core import sketches
+from bot.core.images import DecodeGate
 from jobs.bot_stores import bot_stores
 from tests.support.bot import ALICE, bot_settings, button, fake_api, is_result, is_status, private, running_bot, workers
 from tests.support.pictures import picture
@@ -66,3 +68,35 @@ async def test_sketch_only_answers_at_once_without_a_job_and_counts_for_the_day(
         async with bot_stores(settings) as stores:
             assert await stores.jobs.history(ALICE.id) == []
             assert await stores.jobs.count_today(ALICE.id) == 2
+
+
+@pytest.mark.parametrize(("waiting", "sent_first"), [(0, True), (3, False)])
+async def test_a_painting_a_painter_would_start_at_once_waits_for_its_sketch(
+    monkeypatch: pytest.MonkeyPatch, waiting: int, sent_first: bool
+) -> None:
+    """With no job waiting, the job is queued only once its sketch is out (else the painting could start first);
+    behind other jobs, a slow sketch does not hold the job back."""
+    monkeypatch.setattr(sketches, "HEAD_START_S", 0.05)
+    monkeypatch.setattr(sketches, "IDLE_HEAD_START_S", 10.0)
+    slow = asyncio.Event()
+    sent: list[bytes] = []
+
+    async def count_waiting() -> int:
+        return waiting
+
+    async def load() -> tuple[bytes, bytes]:
+        await slow.wait()
+        return b"photo", b"painting"
+
+    async def send(jpeg: bytes) -> None:
+        sent.append(jpeg)
+
+    async def paint(content: bytes, style: bytes) -> bytes:
+        return b"sketch of " + content
+
+    drawer = sketches.Sketches(DecodeGate(), waiting=count_waiting)
+    monkeypatch.setattr(drawer, "paint", paint)
+    asyncio.get_running_loop().call_later(0.3, slow.set)
+    await drawer.start(load, send, request="test")
+    assert (sent == [b"sketch of photo"]) is sent_first
+    await drawer.close()

@@ -27,6 +27,10 @@ JPEG_QUALITY = 88
 # A request's job is queued once its sketch is sent, or after this long: the sketch is the first picture a user sees
 # even when a painter is free at once, and a slow sketch never holds the painting up for long.
 HEAD_START_S = 1.5
+# ... or this long when no job is waiting, so that a painter would start this one at once (the first requests of a
+# burst, whose sketches wait behind each other): a painting can't start before its sketch then, and the painter
+# waits a sketch's time at most, once.
+IDLE_HEAD_START_S = 8.0
 
 Load = Callable[[], Awaitable[tuple[bytes, bytes]]]  # the photo and the painting, at most SKETCH_SIDE a side
 Send = Callable[[bytes], Awaitable[object]]  # sends the sketch's JPEG to the chat
@@ -35,18 +39,30 @@ Send = Callable[[bytes], Awaitable[object]]  # sends the sketch's JPEG to the ch
 class Sketches:
     """Paints sketches in the background and sends each the moment it is ready."""
 
-    def __init__(self, gate: DecodeGate, pool: SketchPool | None = None) -> None:
+    def __init__(
+        self, gate: DecodeGate, pool: SketchPool | None = None, *, waiting: Callable[[], Awaitable[int]] | None = None
+    ) -> None:
         self._gate = gate
         self._pool = pool or SketchPool(max_workers=SKETCH_THREADS, max_waiting=SKETCH_WAITING)
+        self._waiting = waiting  # how many jobs wait in the queue (None: always HEAD_START_S)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, load: Load, send: Send, *, request: str) -> None:
-        """Load the pictures, paint their sketch and `send` it; return once it is sent, or after HEAD_START_S (it
-        then goes on in the background)."""
+        """Load the pictures, paint their sketch and `send` it; return once it is sent, or after its head start (it
+        then goes on in the background): HEAD_START_S, or IDLE_HEAD_START_S while no job waits."""
         task = asyncio.create_task(self._sketch_and_send(load, send, request), name=f"sketch-{request}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        await asyncio.wait({task}, timeout=HEAD_START_S)
+        await asyncio.wait({task}, timeout=await self._head_start())
+
+    async def _head_start(self) -> float:
+        if self._waiting is None:
+            return HEAD_START_S
+        try:
+            return HEAD_START_S if await self._waiting() > 0 else IDLE_HEAD_START_S
+        except Exception:
+            log.warning("could not count the waiting jobs; the sketch gets the short head start", exc_info=True)
+            return HEAD_START_S
 
     async def paint(self, content: bytes, style: bytes) -> bytes:
         """The sketch as JPEG bytes (raises `SketchBusy` when the pool is full)."""

@@ -30,7 +30,7 @@ async def start_services(svc: Services, *, retention: bool = True) -> None:
     if added := await sync_preset_dir(svc):
         log.info("registered %d preset(s) from %s", added, svc.settings.presets_dir)
     if svc.settings.sketch:
-        svc.sketches = Sketches(svc.decodes)
+        svc.sketches = Sketches(svc.decodes, waiting=svc.jobs.count_waiting)
         svc.closers.append(svc.sketches.close)
 
 

@@ -183,7 +183,7 @@ async def message_outlet(svc: DiscordServices, message: discord.Message) -> Outl
 
 async def sketch_first(svc: DiscordServices, out: Outlet, job: NewJob, reply_message_id: int) -> None:
     """The instant sketch of the job's photo in its (first) style, replying to the request, before the job is
-    queued (unless it takes longer than its head start: bot.core.sketches.HEAD_START_S)."""
+    queued (unless it takes longer than its head start: bot.core.sketches)."""
     if svc.sketches is None:
         return
 

@@ -46,7 +46,7 @@ async def find_preset(svc: Services, name: str, chat_id: int, *, owner_id: int |
 
 async def sketch_first(bot: Bot, svc: Services, job: NewJob, reply_message_id: int) -> None:
     """The instant sketch of the job's photo in its (first) style (STYLEBOT_SKETCH): sent to the chat before the
-    job is queued, unless it takes longer than its head start (bot.core.sketches.HEAD_START_S)."""
+    job is queued, unless it takes longer than its head start (bot.core.sketches)."""
     if svc.sketches is None:
         return
 
