@@ -33,8 +33,10 @@ from engine.types import Progress
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 DEFAULT_STYLES = ("starry_night", "the_scream", "shipwreck", "woman-with-hat-matisse")
-# Two stages, two thirds of the iterations at half size, no stop rule.
-TODAY = StylizeOptions(iterations=DEFAULT_ITERATIONS, levels=2, level_ratio=0.5, stop_tolerance=0.0, precision="float32")
+# Two stages, two thirds of the iterations at half size, no stop rule, float32.
+TODAY = StylizeOptions(
+    iterations=DEFAULT_ITERATIONS, levels=2, level_ratio=0.5, stop_tolerance=0.0, precision="float32"
+)
 WITHIN = 0.02  # "as good as today": a final total at most 2 % above today's
 TIME_TARGET = 0.60  # ... in at most 60 % of today's time
 TRACE_ROWS = 12  # loss-against-time rows printed per run
